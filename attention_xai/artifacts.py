@@ -1,0 +1,104 @@
+"""Where an experiment's files live, and writing them so that no reader sees half a file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import keras
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@dataclass(frozen=True)
+class ExperimentPaths:
+    """The artifacts of experiment `name` under a models root and a reports root."""
+
+    name: str
+    models_root: Path = Path("saved_models")
+    reports_root: Path = Path("reports")
+
+    @property
+    def model_dir(self) -> Path:
+        return Path(self.models_root) / self.name
+
+    @property
+    def model(self) -> Path:
+        return self.model_dir / "model.keras"
+
+    @property
+    def metrics(self) -> Path:
+        return self.model_dir / "metrics.json"
+
+    @property
+    def history(self) -> Path:
+        return self.model_dir / "history.csv"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.model_dir / "checkpoints"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.model_dir / "logs"
+
+    @property
+    def report_dir(self) -> Path:
+        return Path(self.reports_root) / self.name
+
+
+def keras_home() -> Path:
+    """Where Keras caches downloads: $KERAS_HOME (read when Keras was imported) or ~/.keras."""
+    try:
+        from keras.src.backend import config as keras_config
+
+        return Path(keras_config.keras_home())
+    except (ImportError, AttributeError):  # private API; fall back to Keras' documented default
+        return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser()
+
+
+def shown(path: Path) -> str:
+    """`path` with the home directory written as ~, for messages."""
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if text.startswith(home + os.sep) else text
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yields a temporary path beside `path` (same suffix) that replaces `path` on success.
+
+    On an exception the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; artifacts are ordinary files
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def save_model(model: keras.Model, path: str | Path) -> None:
+    """`model.save` to a temporary `.keras` file, then rename."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)

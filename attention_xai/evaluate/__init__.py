@@ -1,0 +1,5 @@
+"""Metrics as pure functions."""
+
+from attention_xai.evaluate.classification import classification_metrics, confusion_matrix
+
+__all__ = ["classification_metrics", "confusion_matrix"]

@@ -1,0 +1,57 @@
+"""Builders shared by the experiment files: the seed studies' protocols and the ablation.
+
+Each experiment file in `experiments/` is one call to a builder here, so a protocol is
+written once and every experiment stays a one-screen file.
+"""
+
+from __future__ import annotations
+
+from attention_xai.config import AugmentConfig, ExperimentConfig, ModelConfig, Phase, TrainConfig
+
+SEED_IMAGE_SIZE = 224
+
+
+def seed_config(backbone: str, *, attention: str = "cbam", weights: str | None = "imagenet",
+                epochs: int = 10, batch_size: int = 32, learning_rate: float = 1e-4,
+                description: str = "") -> ExperimentConfig:
+    """A seed-study setting: a backbone at 224x224 with an attention module, fine-tuned
+    end to end with Adam and ReduceLROnPlateau (from scratch when weights=None, with a
+    higher learning rate)."""
+    if weights is None:
+        learning_rate = max(learning_rate, 1e-3)
+    return ExperimentConfig(
+        model=ModelConfig(backbone=backbone, weights=weights, image_size=SEED_IMAGE_SIZE, attention=attention,
+                          head_dropout=0.3, augment=AugmentConfig()),
+        training=TrainConfig(phases=(Phase(epochs, learning_rate, "all"),), batch_size=batch_size,
+                             early_stopping_patience=4, plateau_patience=2),
+        description=description,
+    )
+
+
+def frozen_head_config(backbone: str, *, epochs: int = 4, weights: str | None = "imagenet",
+                       fine_tune_layers: int = 0, fine_tune_epochs: int = 0,
+                       description: str = "") -> ExperimentConfig:
+    """The second seed's protocol: frozen backbone, a linear head trained `epochs`
+    epochs; optionally the last `fine_tune_layers` layers are then fine-tuned at a
+    10x lower rate."""
+    phases = [Phase(epochs, 1e-3, "head", name="head")]
+    if fine_tune_layers and fine_tune_epochs:
+        phases.append(Phase(fine_tune_epochs, 1e-4, fine_tune_layers, name="fine_tune"))
+    return ExperimentConfig(
+        model=ModelConfig(backbone=backbone, weights=weights, image_size=SEED_IMAGE_SIZE, attention="none",
+                          head_dropout=0.0, augment=AugmentConfig()),
+        training=TrainConfig(phases=tuple(phases), batch_size=32),
+        description=description,
+    )
+
+
+def ablation_config(attention: str, *, backbone: str = "MobileNetV2", image_size: int = 64,
+                    epochs: int = 8) -> ExperimentConfig:
+    """One cell of the attention ablation: the same backbone, data and schedule, only
+    the attention module after the final feature map changes."""
+    return ExperimentConfig(
+        model=ModelConfig(backbone=backbone, weights=None, image_size=image_size, attention=attention,
+                          head_dropout=0.2),
+        training=TrainConfig(phases=(Phase(epochs, 1e-3),), batch_size=64),
+        description=f"Attention ablation: {backbone} at {image_size}x{image_size} with attention={attention}",
+    )

@@ -1,0 +1,107 @@
+"""Writes an experiment's report from its saved artifacts, without retraining.
+
+    reports/<name>/index.html
+    reports/<name>/training_curves.{png,pdf}, confusion_matrix.{png,pdf}
+    reports/<name>/summary.csv, per_class_accuracy.csv
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from attention_xai.artifacts import ExperimentPaths, atomic_path, write_text
+from attention_xai.errors import ArtifactError
+from attention_xai.reporting.html import render_index
+from attention_xai.reporting.training import plot_confusion_matrix, plot_training_curves
+
+
+def read_metrics(paths: ExperimentPaths) -> dict:
+    """metrics.json of a finished run; ArtifactError if there is none."""
+    if not paths.metrics.is_file():
+        raise ArtifactError(f"no trained model for {paths.name!r} ({paths.metrics} is missing); "
+                            f"run `python -m attention_xai train {paths.name}` first")
+    try:
+        return json.loads(paths.metrics.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {paths.metrics}: {exc}") from None
+
+
+def read_history(paths: ExperimentPaths) -> list[dict]:
+    if not paths.history.is_file():
+        raise ArtifactError(f"{paths.history} is missing; retrain {paths.name!r}")
+    with open(paths.history, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def save_figure(fig: Figure, stem: Path) -> list[Path]:
+    """PNG and PDF of a figure, each written atomically."""
+    written = []
+    for suffix in (".png", ".pdf"):
+        target = stem.with_suffix(suffix)
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=suffix[1:], dpi=130)
+        written.append(target)
+    return written
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, out.getvalue())
+
+
+def summary_rows(metrics: dict) -> list[dict]:
+    config = metrics["config"]
+    model = config["model"]
+    return [{
+        "experiment": metrics["experiment"],
+        "backbone": model["backbone"],
+        "attention": model["attention"],
+        "weights": model["weights"] or "none (from scratch)",
+        "image_size": model["image_size"],
+        "test_accuracy": round(metrics["test_accuracy"], 5),
+        "test_loss": round(metrics["test_loss"], 5),
+        "test_size": metrics["test_size"],
+        "params": metrics["params"]["total"],
+        "epochs": metrics["epochs"],
+        "best_epoch": metrics["best_epoch"] + 1,
+        "train_seconds": metrics["train_seconds"],
+        "seed": metrics["seed"],
+    }]
+
+
+def write_training_report(paths: ExperimentPaths) -> Path:
+    """Figures, tables and index.html for a trained experiment; returns the index path."""
+    metrics, history = read_metrics(paths), read_history(paths)
+    out = paths.report_dir
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summary_rows(metrics)
+    per_class = [{"class": k, "accuracy": round(a, 5), "test_digits": sum(row)}
+                 for k, (a, row) in enumerate(zip(metrics["per_class_accuracy"], metrics["confusion_matrix"]))]
+    write_csv(out / "summary.csv", summary)
+    write_csv(out / "per_class_accuracy.csv", per_class)
+    save_figure(plot_training_curves(history, title=paths.name), out / "training_curves")
+    save_figure(plot_confusion_matrix(metrics["confusion_matrix"],
+                                      title=f"{paths.name}: test confusion matrix"), out / "confusion_matrix")
+    headline = [(key, value) for key, value in summary[0].items()]
+    headline.append(("data", metrics.get("data_source", "")))
+    headline.append(("versions", ", ".join(f"{k} {v}" for k, v in metrics.get("versions", {}).items())))
+    page = render_index(f"attention_xai report: {paths.name}", headline, [
+        {"title": "Training curves", "figure": "training_curves.png",
+         "text": "Per epoch: training loss/accuracy (with augmentation) and validation loss/accuracy "
+                 "(held-out training digits, no augmentation). The exported model is the epoch "
+                 "with the lowest validation loss."},
+        {"title": "Confusion matrix (test set)", "figure": "confusion_matrix.png"},
+        {"title": "Per-class accuracy (test set)", "table": ("per_class_accuracy.csv", per_class)},
+        {"title": "Summary", "table": ("summary.csv", summary)},
+    ])
+    index = out / "index.html"
+    write_text(index, page)
+    return index

@@ -1,0 +1,55 @@
+"""The report's index.html: a plain page that shows an experiment's figures and tables."""
+
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+
+def render_index(title: str, summary: Sequence[tuple[str, str]], sections: Sequence[dict]) -> str:
+    """A self-contained HTML page.
+
+    Args:
+        title: page heading.
+        summary: (label, value) rows of the headline table.
+        sections: dicts with "title", and any of "figure" (PNG path relative to the page,
+            with a PDF of the same stem beside it), "table" (CSV path and list of rows),
+            "text".
+    """
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+             "th{background:#f3f3f3}img{max-width:100%}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>", _table(["", ""], summary, header=False)]
+    for section in sections:
+        parts.append(f"<h2>{html.escape(section['title'])}</h2>")
+        if section.get("text"):
+            parts.append(f"<p>{html.escape(section['text'])}</p>")
+        if section.get("figure"):
+            png = section["figure"]
+            pdf = png.rsplit(".", 1)[0] + ".pdf"
+            parts.append(f"<p><img src='{html.escape(png)}' alt='{html.escape(section['title'])}'><br>"
+                         f"<a href='{html.escape(png)}'>PNG</a> · <a href='{html.escape(pdf)}'>PDF</a></p>")
+        if section.get("table"):
+            csv_path, rows = section["table"]
+            if rows:
+                parts.append(_table(list(rows[0]), [list(r.values()) for r in rows]))
+            parts.append(f"<p><a href='{html.escape(csv_path)}'>CSV</a></p>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _table(columns: Sequence[str], rows, header: bool = True) -> str:
+    out = ["<table>"]
+    if header:
+        out.append("<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in columns) + "</tr>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

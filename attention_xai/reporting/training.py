@@ -1,0 +1,61 @@
+"""Figures about training and test results: data in, `matplotlib.figure.Figure` out."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
+    """Loss, accuracy and learning rate per epoch, training against validation.
+
+    Args:
+        history: rows with epoch, loss, accuracy, val_loss, val_accuracy, learning_rate
+            (and optionally phase), as in history.csv.
+    """
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    epochs = np.array([int(r["epoch"]) + 1 for r in history])
+    for ax, key, label in ((axes[0], "loss", "cross-entropy"), (axes[1], "accuracy", "accuracy")):
+        for prefix, style in (("", "o-"), ("val_", "s--")):
+            values = [float(r[prefix + key]) for r in history if r.get(prefix + key) not in (None, "")]
+            if values:
+                ax.plot(epochs[: len(values)], values, style, label="validation" if prefix else "training")
+        ax.set(xlabel="epoch", ylabel=label, title=label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[2].semilogy(epochs, [float(r["learning_rate"]) for r in history], "o-", color="tab:green")
+    axes[2].set(xlabel="epoch", ylabel="learning rate", title="learning rate (Adam, ReduceLROnPlateau)")
+    axes[2].grid(alpha=0.3)
+    phases = [r.get("phase") for r in history]
+    for i in range(1, len(phases)):
+        if phases[i] != phases[i - 1]:
+            for ax in axes:
+                ax.axvline(epochs[i] - 0.5, color="grey", ls=":", lw=1)
+    for ax in axes:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]], title: str = "") -> Figure:
+    """Counts with true class as rows; the diagonal is hidden from the colour scale so the
+    errors stand out, and every cell is labelled with its count."""
+    matrix = np.asarray(matrix)
+    k = matrix.shape[0]
+    errors = matrix.astype(float).copy()
+    np.fill_diagonal(errors, np.nan)
+    fig = Figure(figsize=(6.4, 5.6), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
+                    color="black" if i != j else "tab:blue", fontweight="bold" if i == j else "normal")
+    ax.set(xticks=range(k), yticks=range(k), xlabel="predicted class", ylabel="true class",
+           title=title or "confusion matrix (colour: misclassifications)")
+    fig.colorbar(image, ax=ax, label="misclassified digits")
+    return fig

@@ -1,0 +1,260 @@
+"""Fitting an experiment's classifier: phases, callbacks, checkpoints and resume.
+
+Every finished epoch leaves a complete checkpoint (model with optimizer state, the
+callbacks' counters, the history so far) under `saved_models/<name>/checkpoints/`. Run
+the same experiment again after an interruption and it continues from the last finished
+epoch; a finished run exports `model.keras`, `metrics.json` and `history.csv` and clears
+its checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import platform
+import shutil
+from importlib import metadata
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from attention_xai import __version__
+from attention_xai.artifacts import ExperimentPaths, save_model, write_json, write_text
+from attention_xai.config import ExperimentConfig
+from attention_xai.data import DigitBatches, Mnist, split
+from attention_xai.errors import ConfigError
+from attention_xai.evaluate import classification_metrics
+from attention_xai.models import build_classifier, check_model_config, count_params, set_trainable
+
+log = logging.getLogger(__name__)
+
+MONITOR = "val_loss"
+HISTORY_COLUMNS = ("epoch", "phase", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """The exported model (best validation loss) and what was measured."""
+
+    model: keras.Model
+    metrics: dict
+    history: list[dict]
+
+
+class _Resumable:
+    """Mixin for Keras callbacks whose counters must survive a restart."""
+
+    STATE_KEYS: tuple[str, ...] = ()
+    _pending: dict | None = None
+
+    def state(self) -> dict:
+        return {key: _plain(getattr(self, key)) for key in self.STATE_KEYS}
+
+    def restore(self, state: dict | None) -> None:
+        """Counters to apply at the start of the next `fit` (which otherwise resets them)."""
+        self._pending = state
+
+    def _apply_pending(self) -> None:
+        for key, value in (self._pending or {}).items():
+            setattr(self, key, value)
+        self._pending = None
+
+
+class ResumableReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
+    STATE_KEYS = ("best", "wait", "cooldown_counter")
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._apply_pending()
+
+
+class ResumableEarlyStopping(_Resumable, keras.callbacks.EarlyStopping):
+    STATE_KEYS = ("best", "wait", "best_epoch")
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._apply_pending()
+
+
+class RunCheckpoint(keras.callbacks.Callback):
+    """After every epoch: best model (by val_loss), last model and the run state, in that
+    order, each written atomically under a new name, so a kill at any moment leaves the
+    previous complete checkpoint usable."""
+
+    def __init__(self, directory: Path, state: dict, phase: str, counters: Sequence[_Resumable]):
+        super().__init__()
+        self.directory, self.state, self.phase, self.counters = directory, state, phase, counters
+        self._started = 0.0
+        self._learning_rate = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+        self._learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.perf_counter() - self._started
+        row = {"epoch": epoch, "phase": self.phase, **{k: float(logs[k]) for k in HISTORY_COLUMNS[2:6] if k in logs},
+               "learning_rate": self._learning_rate, "seconds": round(seconds, 3)}
+        state = self.state
+        old = {state.get("last"), state.get("best")}
+        if logs.get(MONITOR, np.inf) < state.get("best_value", np.inf):
+            state["best"], state["best_value"], state["best_epoch"] = f"best-epoch-{epoch:03d}.keras", float(logs[MONITOR]), epoch
+            save_model(self.model, self.directory / state["best"])
+        state["last"] = f"last-epoch-{epoch:03d}.keras"
+        save_model(self.model, self.directory / state["last"])
+        state["epochs_done"] = epoch + 1
+        state["history"].append(row)
+        state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
+        state["counters"] = [c.state() for c in self.counters]
+        write_json(self.directory / "state.json", state)
+        for name in old - {state["last"], state["best"], None}:
+            (self.directory / name).unlink(missing_ok=True)
+
+
+def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fresh: bool = False,
+                     verbose="auto", tensorboard: bool = False,
+                     callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
+    """Trains, evaluates on the test set and exports an experiment.
+
+    Args:
+        config: the experiment.
+        data: MNIST from `load_mnist`.
+        paths: where checkpoints and artifacts go.
+        fresh: discard an interrupted run's checkpoints instead of resuming it.
+        verbose: Keras progress output ("auto", 0, 1 or 2).
+        tensorboard: also write TensorBoard logs to `paths.tensorboard`.
+        callbacks: extra Keras callbacks, run after the checkpoint of each epoch.
+
+    Returns:
+        The exported model, its metrics (also in metrics.json) and the history.
+
+    Raises:
+        ConfigError: invalid model config, or an interrupted run of another config.
+    """
+    check_model_config(config.model)
+    splits = split(data, validation_size=config.training.validation_size, seed=config.seed,
+                   train_limit=config.training.train_limit, test_limit=config.training.test_limit)
+    ckpt = paths.checkpoints
+    if fresh and ckpt.exists():
+        shutil.rmtree(ckpt)
+    state, model = _resume_or_start(config, ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    training = config.training
+
+    train_batches = DigitBatches(splits.x_train, splits.y_train, training.batch_size, shuffle=True, seed=config.seed)
+    val_batches = DigitBatches(splits.x_val, splits.y_val, training.batch_size)
+    for index, phase in enumerate(training.phases):
+        if index < state["phase_index"]:
+            continue
+        continuing = state["epochs_done"] > state["phase_start"]  # this phase already ran an epoch
+        if not continuing:
+            set_trainable(model, phase.trainable)
+            model.compile(optimizer=keras.optimizers.Adam(phase.learning_rate),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        plateau = ResumableReduceLROnPlateau(monitor=MONITOR, factor=training.plateau_factor,
+                                             patience=training.plateau_patience, min_lr=training.min_learning_rate,
+                                             verbose=1 if verbose else 0)
+        stopping = ResumableEarlyStopping(monitor=MONITOR, patience=training.early_stopping_patience,
+                                          verbose=1 if verbose else 0)
+        if continuing:
+            for counter, saved in zip((plateau, stopping), state.get("counters", ())):
+                counter.restore(saved)
+        run_callbacks = [plateau, stopping, RunCheckpoint(ckpt, state, phase.name, (plateau, stopping))]
+        if tensorboard:
+            run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.tensorboard)))
+        train_batches.set_epoch(state["epochs_done"])
+        end = state["phase_start"] + phase.epochs
+        if state["epochs_done"] < end:
+            log.info("%s: phase %r (trainable=%s), epochs %d-%d%s", config.name, phase.name, phase.trainable,
+                     state["epochs_done"] + 1, end, " (resumed)" if continuing else "")
+            model.fit(train_batches, validation_data=val_batches, initial_epoch=state["epochs_done"], epochs=end,
+                      callbacks=[*run_callbacks, *callbacks], verbose=verbose)
+        state.update(phase_index=index + 1, phase_start=state["epochs_done"], counters=[])
+        write_json(ckpt / "state.json", state)
+
+    return _export(config, splits, paths, state, data.source)
+
+
+def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.Model]:
+    state_file = ckpt / "state.json"
+    if state_file.is_file():
+        state = json.loads(state_file.read_text())
+        if state.get("config") != config.to_dict():
+            raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
+                              f"rerun with --fresh to discard it")
+        log.info("%s: resuming after epoch %d from %s", config.name, state["epochs_done"], ckpt)
+        keras.utils.set_random_seed(config.seed + state["epochs_done"])
+        return state, keras.saving.load_model(ckpt / state["last"])
+    keras.utils.set_random_seed(config.seed)
+    state = {"config": config.to_dict(), "phase_index": 0, "phase_start": 0, "epochs_done": 0, "history": []}
+    return state, build_classifier(config.model, seed=config.seed)
+
+
+def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dict, source: str) -> TrainResult:
+    model = keras.saving.load_model(paths.checkpoints / state["best"], compile=False)
+    probabilities = model.predict(DigitBatches(splits.x_test, splits.y_test, config.training.batch_size), verbose=0)
+    test = classification_metrics(splits.y_test, probabilities)
+    best_row = next(row for row in state["history"] if row["epoch"] == state["best_epoch"])
+    metrics = {
+        "experiment": config.name,
+        "test_accuracy": test["accuracy"],
+        "test_loss": test["loss"],
+        "test_size": int(len(splits.y_test)),
+        "per_class_accuracy": test["per_class_accuracy"],
+        "confusion_matrix": test["confusion_matrix"],
+        "params": count_params(model),
+        "train_seconds": round(state["train_seconds"], 2),
+        "epochs": state["epochs_done"],
+        "best_epoch": state["best_epoch"],
+        "val_accuracy": best_row.get("val_accuracy"),
+        "val_loss": best_row.get("val_loss"),
+        "train_size": int(len(splits.y_train)),
+        "validation_size": int(len(splits.y_val)),
+        "seed": config.seed,
+        "data_source": source,
+        "config": config.to_dict(),
+        "versions": library_versions(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    save_model(model, paths.model)
+    write_text(paths.history, history_csv(state["history"]))
+    write_json(paths.metrics, metrics)
+    shutil.rmtree(paths.checkpoints, ignore_errors=True)
+    log.info("%s: test accuracy %.4f (loss %.4f) on %d digits; model in %s", config.name, test["accuracy"],
+             test["loss"], len(splits.y_test), paths.model)
+    return TrainResult(model=model, metrics=metrics, history=state["history"])
+
+
+def history_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that produced an artifact: Python, Keras and its backend, numpy."""
+    versions = {"python": platform.python_version(), "attention_xai": __version__, "keras": keras.__version__,
+                "backend": keras.backend.backend(), "numpy": np.__version__}
+    for package in ("tensorflow", "tensorflow-cpu", "jax"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _plain(value):
+    """JSON-ready copy of a callback counter (numpy scalars and infinities included)."""
+    if value is None:
+        return None
+    value = float(value) if not isinstance(value, int) else value
+    return value

@@ -1,0 +1,52 @@
+"""Shared, read-only test inputs: real MNIST (loaded once) and tiny configs."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import dataclasses  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from attention_xai.config import NO_AUGMENTATION, ExperimentConfig, ModelConfig, Phase, TrainConfig  # noqa: E402
+from attention_xai.data import load_mnist, to_model_input  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The full official split (uint8); tests must not modify it."""
+    data = load_mnist()
+    for array in (data.x_train, data.y_train, data.x_test, data.y_test):
+        array.setflags(write=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def digits(mnist):
+    """16 real test digits as model input: (16, 28, 28, 1) float32 in [0, 1]."""
+    return to_model_input(mnist.x_test[:16])
+
+
+def tiny_model_config(**overrides) -> ModelConfig:
+    """A small CNN at 32x32 that trains in about a second on a few hundred digits."""
+    base = ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (8, 16, 16)}, image_size=32,
+                       attention="cbam", head_dropout=0.0)
+    return dataclasses.replace(base, **overrides)
+
+
+def tiny_experiment(name="tiny", epochs=2, **model_overrides) -> ExperimentConfig:
+    return ExperimentConfig(
+        name=name,
+        model=tiny_model_config(**model_overrides),
+        training=TrainConfig(phases=(Phase(epochs, 3e-3),), batch_size=32, validation_size=64, train_limit=256,
+                             test_limit=128),
+        seed=1,
+    )
+
+
+def max_abs_diff(a, b) -> float:
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+
+
+__all__ = ["NO_AUGMENTATION", "max_abs_diff", "tiny_experiment", "tiny_model_config"]

@@ -1,0 +1,86 @@
+import inspect
+
+import keras
+import numpy as np
+import pytest
+
+import attention_xai  # noqa: F401  (registers the layers for loading)
+from attention_xai.models import ATTENTION, ATTENTION_CHOICES, AttentionBlock, PositionAttention, attention_maps, build_classifier
+from conftest import max_abs_diff, tiny_model_config
+
+FEATURES = np.random.default_rng(0).normal(size=(3, 6, 5, 16)).astype("float32")
+
+
+def _feature_model(layer):
+    inputs = keras.Input(FEATURES.shape[1:])
+    return keras.Model(inputs, layer(inputs))
+
+
+@pytest.mark.parametrize("name", ATTENTION.names())
+def test_layer_survives_a_keras_round_trip(name, tmp_path):
+    layer = ATTENTION.get(name)(name=f"{name}_block")
+    model = _feature_model(layer)
+    # Move every weight off its initial value so the test sees whether weights are saved.
+    for weight in model.weights:
+        weight.assign(weight + 0.1)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded.get_layer(f"{name}_block")) is type(layer)
+    assert max_abs_diff(loaded(FEATURES), model(FEATURES)) == 0.0
+
+
+@pytest.mark.parametrize("name", ATTENTION.names())
+def test_get_config_holds_exactly_the_constructor_arguments(name):
+    cls = ATTENTION.get(name)
+    arguments = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+    layer = cls()
+    config = layer.get_config()
+    assert arguments <= set(config)
+    rebuilt = cls.from_config(config)
+    assert {k: rebuilt.get_config()[k] for k in arguments} == {k: config[k] for k in arguments}
+
+
+@pytest.mark.parametrize("name", ATTENTION.names())
+def test_attention_maps_have_documented_shapes_and_ranges(name):
+    layer = ATTENTION.get(name)()
+    _feature_model(layer)
+    maps = {k: keras.ops.convert_to_numpy(v) for k, v in layer.attention_maps(FEATURES).items()}
+    assert maps and set(maps) <= {"spatial", "channel", "affinity"}
+    if "spatial" in maps:
+        assert maps["spatial"].shape == (3, 6, 5)
+    if "channel" in maps:
+        assert maps["channel"].shape == (3, 16)
+    for value in maps.values():
+        assert np.all(value >= 0) and np.all(value <= 1) and np.isfinite(value).all()
+
+
+@pytest.mark.parametrize("name", ["pam", "gc"])
+def test_softmax_attention_sums_to_one_over_positions(name):
+    layer = ATTENTION.get(name)()
+    _feature_model(layer)
+    spatial = keras.ops.convert_to_numpy(layer.attention_maps(FEATURES)["spatial"])
+    np.testing.assert_allclose(spatial.sum(axis=(1, 2)), 1.0, rtol=1e-5)
+
+
+def test_position_attention_starts_as_identity():
+    layer = PositionAttention()
+    model = _feature_model(layer)
+    np.testing.assert_allclose(model(FEATURES), FEATURES, atol=1e-6)
+
+
+def test_choices_are_none_plus_the_registry():
+    assert ATTENTION_CHOICES == ["none", "se", "cbam", "pam", "gc"]
+
+
+@pytest.mark.parametrize("name", ATTENTION_CHOICES)
+def test_classifier_exposes_attention_maps_for_a_batch_of_digits(name, digits):
+    model = build_classifier(tiny_model_config(attention=name))
+    maps = attention_maps(model, digits[:5], batch_size=2)
+    if name == "none":
+        assert maps == {}
+        return
+    (layer_name, layer_maps), = maps.items()
+    assert layer_name == "attention" and isinstance(model.get_layer("attention"), AttentionBlock)
+    for value in layer_maps.values():
+        assert value.shape[0] == 5

@@ -1,0 +1,129 @@
+"""The command line: a smoke run end to end in a subprocess, the error cases in-process."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import keras
+import pytest
+
+from attention_xai.artifacts import keras_home
+from attention_xai.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(tmp_path, *args):
+    return ["--models-dir", str(tmp_path / "models"), "--reports-dir", str(tmp_path / "reports"), *args]
+
+
+def test_smoke_run_end_to_end_in_a_fresh_process(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-m", "attention_xai", "run", "quick", "--smoke", "--quiet",
+                           *_cli(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    model_dir, report_dir = tmp_path / "models" / "quick_smoke", tmp_path / "reports" / "quick_smoke"
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["config"]["model"]["attention"] == "cbam" and metrics["test_size"] == 128
+    for name in ("training_curves.png", "training_curves.pdf", "confusion_matrix.png", "confusion_matrix.pdf",
+                 "per_class_accuracy.csv", "summary.csv", "index.html"):
+        assert (report_dir / name).stat().st_size > 0, name
+    page = (report_dir / "index.html").read_text()
+    assert "training_curves.png" in page and "confusion_matrix.png" in page
+    # The exported model loads in a fresh process with only `import attention_xai`.
+    check = ("import attention_xai, keras, numpy as np; "
+             f"m = keras.saving.load_model({str(model_dir / 'model.keras')!r}); "
+             "print(m.predict(np.zeros((1, 28, 28, 1), 'float32'), verbose=0).shape)")
+    loaded = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=300)
+    assert loaded.stdout.strip() == "(1, 10)", loaded.stderr[-2000:]
+
+
+def _error_line(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(argv)
+        raise SystemExit(code)
+    err = capsys.readouterr().err.strip()
+    return exit_info.value.code, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "no_such_experiment"], "unknown experiment 'no_such_experiment'; valid: "),
+    (["train", "quick", "--smoke", "--backbone", "ResNet51"], "unknown backbone 'ResNet51'; valid: "),
+    (["train", "quick", "--smoke", "--attention", "transformer"], "unknown attention module 'transformer'; valid: none"),
+    (["train", "quick", "--smoke", "--backbone", "MobileNetV2", "--weights", "imagenet"], "ImageNet weights for MobileNetV2"),
+    (["train", "quick", "--smoke", "--image-size", "8"], "image_size must be"),
+    (["train", "quick", "--smoke", "--data", "missing.npz"], "MNIST file not found"),
+    (["report", "quick", "--smoke"], "no trained model for 'quick_smoke'"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_user_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, argv, message):
+    if "imagenet" in argv and list((keras_home() / "models").glob("mobilenet_v2_weights*no_top.h5")):
+        pytest.skip("this machine has the ImageNet weights cached")
+    code, err = _error_line(capsys, [*argv[:2], *_cli(tmp_path), *argv[2:]] if len(argv) > 1 else argv)
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.keras"))
+
+
+def test_a_broken_experiment_file_is_a_config_error(capsys, tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from attention_xai.config import Phase\n\ndef config():\n    return Phase(epochs=-1)\n")
+    code, err = _error_line(capsys, ["train", str(bad), *_cli(tmp_path)])
+    assert code == 2 and "phase epochs must be a positive integer" in err and len(err.splitlines()) == 1
+
+
+def _corrupt(path: Path) -> Path:
+    path.write_bytes(b"PK\x03\x04 definitely not a keras archive")
+    return path
+
+
+def _foreign(path: Path) -> Path:
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    model.save(path)
+    return path
+
+
+def _truncated(path: Path) -> Path:
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model.save(path)
+    path.write_bytes(path.read_bytes()[:300])
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (_corrupt, "not a .keras model file"),
+    (_foreign, "a digit classifier maps"),
+    (_truncated, "not a .keras model file"),
+    (lambda p: p, "model file not found"),
+])
+def test_evaluate_refuses_bad_model_files_in_one_line(capsys, tmp_path, make, message):
+    path = make(tmp_path / "model.keras")
+    code, err = _error_line(capsys, ["evaluate", "--model", str(path)])
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_every_command_has_help(capsys):
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert {"train", "report", "run", "evaluate", "list"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as exit_info:
+            parser.parse_args([name, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage:" in capsys.readouterr().out
+
+
+def test_evaluate_prints_accuracy_of_a_saved_model(capsys, tmp_path, mnist):
+    from attention_xai.artifacts import ExperimentPaths
+    from attention_xai.training import train_experiment
+    from conftest import tiny_experiment
+
+    paths = ExperimentPaths("tiny", tmp_path)
+    result = train_experiment(tiny_experiment(epochs=1), mnist, paths, verbose=0)
+    assert main(["evaluate", "--model", str(paths.model), "--limit", "128"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["test_size"] == 128 and printed["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
+    assert zipfile.is_zipfile(paths.model)

@@ -1,0 +1,80 @@
+import dataclasses
+
+import pytest
+
+from attention_xai.config import ExperimentConfig, ModelConfig, Phase, TrainConfig
+from attention_xai.errors import ConfigError
+from attention_xai.experiment import available_experiments, experiments_dir, load_experiment
+from attention_xai.models import check_model_config
+
+SEED_BACKBONES = {"seed_resnet50_cbam": "ResNet50", "seed_efficientnetb0_cbam": "EfficientNetB0",
+                  "seed_mobilenetv2_cbam": "MobileNetV2", "seed_densenet121_frozen": "DenseNet121"}
+
+
+def test_every_experiment_loads_and_is_valid():
+    names = available_experiments()
+    assert "quick" in names and len(names) >= 13
+    for name in names:
+        config = load_experiment(name)
+        assert config.name == name
+        check_model_config(config.model)
+        assert config.smoke().training.epochs == len(config.training.phases)
+
+
+def test_seed_configurations_exist_with_imagenet_and_from_scratch_variants():
+    for name, backbone in SEED_BACKBONES.items():
+        config = load_experiment(name)
+        assert config.model.backbone == backbone and config.model.image_size == 224
+        assert config.model.weights == "imagenet"
+        scratch = load_experiment(name.replace("_frozen", "") + "_scratch")
+        assert scratch.model.backbone == backbone and scratch.model.weights is None
+    frozen = load_experiment("seed_densenet121_frozen")
+    assert [(p.trainable, p.epochs) for p in frozen.training.phases][0] == ("head", 4)
+    assert frozen.model.head_dropout == 0 and frozen.model.attention == "none"
+
+
+def test_ablation_family_changes_only_the_attention_module():
+    configs = {a: load_experiment(f"ablation_{a}") for a in ["none", "se", "cbam", "pam", "gc"]}
+    assert {c.model.attention for c in configs.values()} == set(configs)
+    reference = configs["none"]
+    for config in configs.values():
+        assert dataclasses.replace(config.model, attention="none") == reference.model
+        assert config.training == reference.training and config.seed == reference.seed
+
+
+def test_importing_an_experiment_has_no_side_effects(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    load_experiment(str(experiments_dir() / "quick.py"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_smoke_shrinks_any_experiment():
+    smoke = load_experiment("seed_resnet50_cbam", smoke=True)
+    assert smoke.name == "seed_resnet50_cbam_smoke"
+    assert smoke.model.image_size == 32 and smoke.training.train_limit == 256 and smoke.training.epochs == 1
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: Phase(epochs=0), "epochs"),
+    (lambda: Phase(epochs=1, learning_rate=-1), "learning_rate"),
+    (lambda: Phase(epochs=1, trainable="some"), "trainable"),
+    (lambda: ModelConfig(image_size=16), "image_size"),
+    (lambda: ModelConfig(head_dropout=1.5), "head_dropout"),
+    (lambda: TrainConfig(batch_size=0), "batch_size"),
+    (lambda: ExperimentConfig(name="bad name!"), "name"),
+])
+def test_invalid_values_are_config_errors(build, message):
+    with pytest.raises(ConfigError, match=message):
+        build()
+
+
+def test_unknown_names_are_config_errors_listing_valid_ones():
+    with pytest.raises(ConfigError, match="unknown experiment 'nope'; valid: .*quick"):
+        load_experiment("nope")
+    with pytest.raises(ConfigError, match="unknown attention module 'xyz'; valid: none, se, cbam, pam, gc"):
+        check_model_config(ModelConfig(attention="xyz"))
+
+
+def test_config_dict_round_trip():
+    config = load_experiment("seed_densenet121_frozen")
+    assert ExperimentConfig.from_dict(config.to_dict()) == config

@@ -1,0 +1,75 @@
+import logging
+
+import numpy as np
+import pytest
+
+from attention_xai.data import OFFICIAL_TEST_COUNTS, OFFICIAL_TRAIN_COUNTS, DigitBatches, load_mnist, split
+from attention_xai.errors import DataError
+
+
+def test_offline_mnist_is_the_official_split(mnist):
+    assert mnist.x_train.shape == (60000, 28, 28) and mnist.x_train.dtype == np.uint8
+    assert mnist.x_test.shape == (10000, 28, 28) and mnist.x_test.dtype == np.uint8
+    assert tuple(np.bincount(mnist.y_train)) == OFFICIAL_TRAIN_COUNTS
+    assert tuple(np.bincount(mnist.y_test)) == OFFICIAL_TEST_COUNTS
+    # uint8 recovered exactly: the full 0..255 range, and the well-known first labels.
+    assert mnist.x_train.max() == 255 and mnist.x_train.min() == 0
+    assert mnist.y_train[:5].tolist() == [5, 0, 4, 1, 9] and mnist.y_test[:5].tolist() == [7, 2, 1, 0, 4]
+
+
+def test_a_user_file_is_used_and_logged(mnist, tmp_path, caplog):
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test)
+    with caplog.at_level(logging.INFO, logger="attention_xai"):
+        loaded = load_mnist(path)
+    assert loaded.source == f"file {path}"
+    assert str(path) in caplog.text
+    np.testing.assert_array_equal(loaded.x_test, mnist.x_test)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not found"),
+    (b"not a zip file", "cannot read"),
+])
+def test_missing_or_corrupt_file_is_a_data_error(tmp_path, content, message):
+    path = tmp_path / "mnist.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_mnist(path)
+
+
+def test_a_file_that_is_not_the_official_split_is_refused(mnist, tmp_path):
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=mnist.x_train[:-1], y_train=mnist.y_train[:-1], x_test=mnist.x_test, y_test=mnist.y_test)
+    with pytest.raises(DataError, match="shape"):
+        load_mnist(path)
+    labels = mnist.y_train.copy()
+    labels[0] = (labels[0] + 1) % 10
+    np.savez(path, x_train=mnist.x_train, y_train=labels, x_test=mnist.x_test, y_test=mnist.y_test)
+    with pytest.raises(DataError, match="class counts"):
+        load_mnist(path)
+
+
+def test_validation_split_is_seeded_and_disjoint(mnist):
+    a = split(mnist, validation_size=1000, seed=3)
+    b = split(mnist, validation_size=1000, seed=3)
+    c = split(mnist, validation_size=1000, seed=4)
+    assert len(a.y_val) == 1000 and len(a.y_train) == 59000 and len(a.y_test) == 10000
+    np.testing.assert_array_equal(a.x_val, b.x_val)
+    assert not np.array_equal(a.x_val, c.x_val)
+    # No digit is in both parts: compare raw bytes of every image.
+    train = {img.tobytes() for img in a.x_train}
+    assert sum(img.tobytes() in train for img in a.x_val) <= 5  # MNIST has a few exact duplicates
+
+
+def test_batches_convert_one_batch_at_a_time_and_reshuffle_per_epoch(mnist):
+    batches = DigitBatches(mnist.x_train[:100], mnist.y_train[:100], 32, shuffle=True, seed=0)
+    x, y = batches[0]
+    assert len(batches) == 4 and x.shape == (32, 28, 28, 1) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0 and y.shape == (32,)
+    first = batches[0][1].copy()
+    batches.on_epoch_end()
+    assert batches.epoch == 1 and not np.array_equal(first, batches[0][1])
+    again = DigitBatches(mnist.x_train[:100], mnist.y_train[:100], 32, shuffle=True, seed=0, epoch=1)
+    np.testing.assert_array_equal(again[0][1], batches[0][1])

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from attention_xai.evaluate import classification_metrics, confusion_matrix
+from attention_xai.reporting import plot_confusion_matrix, plot_training_curves
+from attention_xai.reporting.html import render_index
+
+
+def test_classification_metrics_known_answer():
+    labels = np.array([0, 0, 1, 2])
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    metrics = classification_metrics(labels, probabilities)
+    assert metrics["accuracy"] == 0.5  # the tie in the last row goes to class 0
+    assert metrics["per_class_accuracy"] == [0.5, 1.0, 0.0]
+    assert metrics["confusion_matrix"] == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+    expected_loss = -np.mean(np.log([0.9, 0.2, 1.0, 0.5]))
+    assert metrics["loss"] == pytest.approx(expected_loss)
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    matrix = confusion_matrix(np.array([3, 3, 1]), np.array([3, 1, 1]), num_classes=4)
+    assert matrix[3, 3] == 1 and matrix[3, 1] == 1 and matrix[1, 1] == 1 and matrix.sum() == 3
+
+
+HISTORY = [{"epoch": e, "phase": "head" if e < 2 else "fine_tune", "loss": 1 / (e + 1), "accuracy": 0.5 + e / 10,
+            "val_loss": 1.2 / (e + 1), "val_accuracy": 0.45 + e / 10, "learning_rate": 1e-3 / (e + 1)}
+           for e in range(4)]
+
+
+def test_training_curves_plot_every_series():
+    fig = plot_training_curves(HISTORY, title="x")
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    loss_ax, acc_ax, lr_ax = fig.axes
+    assert len(loss_ax.lines) >= 2 and len(acc_ax.lines) >= 2 and len(lr_ax.lines) >= 1
+    np.testing.assert_allclose(loss_ax.lines[0].get_ydata(), [r["loss"] for r in HISTORY])
+    # The phase change is marked on every panel.
+    assert all(any(line.get_linestyle() == ":" for line in ax.lines) for ax in fig.axes)
+
+
+def test_confusion_matrix_figure_labels_every_cell():
+    matrix = np.arange(9).reshape(3, 3)
+    fig = plot_confusion_matrix(matrix)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(texts, key=int) == [str(v) for v in range(9)]
+
+
+def test_index_links_figures_pdfs_and_tables_and_escapes_text():
+    page = render_index("<run>", [("accuracy", 0.99)], [
+        {"title": "Curves", "figure": "training_curves.png"},
+        {"title": "Table", "table": ("t.csv", [{"a": 1, "b": 2.5}])},
+    ])
+    assert "&lt;run&gt;" in page and "<run>" not in page
+    assert "training_curves.png" in page and "training_curves.pdf" in page and "t.csv" in page
+    assert "<th>a</th>" in page and "<td>2.5</td>" in page

@@ -1,0 +1,101 @@
+import csv
+import json
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+import attention_xai  # noqa: F401
+from attention_xai.artifacts import ExperimentPaths
+from attention_xai.errors import ConfigError
+from attention_xai.training import train_experiment
+from conftest import max_abs_diff, tiny_experiment
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stands in for a kill: stops the process right after epoch `after` is checkpointed."""
+
+    def __init__(self, after: int):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.after:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture
+def paths(tmp_path):
+    return ExperimentPaths("tiny", tmp_path / "models", tmp_path / "reports")
+
+
+def test_training_exports_a_model_metrics_and_history(mnist, paths, digits):
+    result = train_experiment(tiny_experiment(), mnist, paths, verbose=0)
+    metrics = json.loads(paths.metrics.read_text())
+    for key in ("test_accuracy", "test_loss", "per_class_accuracy", "confusion_matrix", "params", "train_seconds",
+                "epochs", "seed", "config", "versions"):
+        assert key in metrics
+    assert metrics["epochs"] == 2 and metrics["seed"] == 1 and metrics["test_size"] == 128
+    assert np.sum(metrics["confusion_matrix"]) == 128
+    assert metrics["test_accuracy"] > 0.3  # 2 epochs on 256 digits: far above chance (0.1)
+    assert metrics["versions"]["keras"] == keras.__version__
+    with open(paths.history) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1] and float(rows[0]["learning_rate"]) == pytest.approx(3e-3)
+    loaded = keras.saving.load_model(paths.model)
+    assert max_abs_diff(loaded.predict(digits, verbose=0), result.model.predict(digits, verbose=0)) == 0.0
+    assert not paths.checkpoints.exists()
+
+
+def test_same_seed_repeats_on_cpu(mnist, tmp_path):
+    a = train_experiment(tiny_experiment(epochs=1), mnist, ExperimentPaths("a", tmp_path), verbose=0)
+    b = train_experiment(tiny_experiment(epochs=1), mnist, ExperimentPaths("b", tmp_path), verbose=0)
+    assert a.metrics["test_loss"] == b.metrics["test_loss"]
+    assert a.history[0]["loss"] == b.history[0]["loss"]
+
+
+def test_an_interrupted_run_resumes_from_the_last_finished_epoch(mnist, paths, caplog):
+    config = tiny_experiment(epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train_experiment(config, mnist, paths, verbose=0, callbacks=[Interrupt(after=1)])
+    state = json.loads((paths.checkpoints / "state.json").read_text())
+    assert state["epochs_done"] == 2 and not paths.model.exists()
+
+    with caplog.at_level(logging.INFO, logger="attention_xai"):
+        result = train_experiment(config, mnist, paths, verbose=0)
+    assert "resuming after epoch 2" in caplog.text
+    assert [row["epoch"] for row in result.history] == [0, 1, 2]
+    assert result.metrics["epochs"] == 3 and paths.model.exists()
+
+
+def test_resuming_matches_an_uninterrupted_run(mnist, tmp_path):
+    config = tiny_experiment(epochs=2)
+    whole = train_experiment(config, mnist, ExperimentPaths("whole", tmp_path), verbose=0)
+    split_paths = ExperimentPaths("split", tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        train_experiment(config, mnist, split_paths, verbose=0, callbacks=[Interrupt(after=0)])
+    resumed = train_experiment(config, mnist, split_paths, verbose=0)
+    assert [r["loss"] for r in resumed.history] == pytest.approx([r["loss"] for r in whole.history], rel=1e-4)
+
+
+def test_a_different_config_does_not_resume_silently(mnist, paths):
+    with pytest.raises(KeyboardInterrupt):
+        train_experiment(tiny_experiment(epochs=2), mnist, paths, verbose=0, callbacks=[Interrupt(after=0)])
+    with pytest.raises(ConfigError, match="--fresh"):
+        train_experiment(tiny_experiment(epochs=3), mnist, paths, verbose=0)
+    result = train_experiment(tiny_experiment(epochs=3), mnist, paths, verbose=0, fresh=True)
+    assert [row["epoch"] for row in result.history] == [0, 1, 2]
+
+
+def test_phases_freeze_then_fine_tune(mnist, paths):
+    import dataclasses
+
+    from attention_xai.config import Phase
+
+    base = tiny_experiment()
+    config = dataclasses.replace(base, training=dataclasses.replace(
+        base.training, phases=(Phase(1, 1e-3, "head", "head"), Phase(1, 1e-4, 4, "fine_tune"))))
+    result = train_experiment(config, mnist, paths, verbose=0)
+    assert [(r["phase"], r["learning_rate"]) for r in result.history] == [("head", pytest.approx(1e-3)),
+                                                                          ("fine_tune", pytest.approx(1e-4))]
