@@ -108,6 +108,9 @@ def _config(args):
         from attention_xai.models import resolve_backbone
 
         overrides["backbone"] = resolve_backbone(args.backbone)
+        if overrides["backbone"] != resolve_backbone(config.model.backbone):
+            overrides["backbone_kwargs"] = {}  # they belong to the experiment's own backbone
+            overrides["attention_after"] = ()
         suffix.append(overrides["backbone"].lower())
     if getattr(args, "attention", None):
         overrides["attention"] = args.attention.lower()

@@ -39,6 +39,8 @@ class AugmentConfig:
         translation: maximum shift either way, as a fraction of the digit's side.
         elastic_alpha: elastic displacement scale in 28x28 pixels (Simard et al. 2003).
         elastic_sigma: smoothing of the displacement field, in 28x28 pixels.
+        probability: chance that a training digit is distorted at all (the rest are seen
+            as they are).
     Zero switches a distortion off.
     """
 
@@ -46,12 +48,14 @@ class AugmentConfig:
     translation: float = 0.1
     elastic_alpha: float = 34.0
     elastic_sigma: float = 4.0
+    probability: float = 1.0
 
     def __post_init__(self):
         _require(0 <= self.rotation_degrees <= 180, "rotation_degrees must be in [0, 180]")
         _require(0 <= self.translation < 0.5, "translation must be in [0, 0.5)")
         _require(self.elastic_alpha >= 0, "elastic_alpha must be >= 0")
         _require(self.elastic_sigma > 0, "elastic_sigma must be > 0")
+        _require(0 < self.probability <= 1, "probability must be in (0, 1]")
 
 
 NO_AUGMENTATION = AugmentConfig(rotation_degrees=0.0, translation=0.0, elastic_alpha=0.0)

@@ -27,7 +27,7 @@ import numpy as np
 from attention_xai import __version__
 from attention_xai.artifacts import ExperimentPaths, save_model, write_json, write_text
 from attention_xai.config import ExperimentConfig
-from attention_xai.data import DigitBatches, Mnist, split
+from attention_xai.data import DigitBatches, EpochShuffle, Mnist, split
 from attention_xai.errors import ConfigError
 from attention_xai.evaluate import classification_metrics
 from attention_xai.models import build_classifier, check_model_config, count_params, set_trainable
@@ -166,16 +166,16 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
         if continuing:
             for counter, saved in zip((plateau, stopping), state.get("counters", ())):
                 counter.restore(saved)
-        run_callbacks = [plateau, stopping, RunCheckpoint(ckpt, state, phase.name, (plateau, stopping))]
+        run_callbacks = [EpochShuffle(train_batches), plateau, stopping,
+                         RunCheckpoint(ckpt, state, phase.name, (plateau, stopping))]
         if tensorboard:
             run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.tensorboard)))
-        train_batches.set_epoch(state["epochs_done"])
         end = state["phase_start"] + phase.epochs
         if state["epochs_done"] < end:
             log.info("%s: phase %r (trainable=%s), epochs %d-%d%s", config.name, phase.name, phase.trainable,
                      state["epochs_done"] + 1, end, " (resumed)" if continuing else "")
             model.fit(train_batches, validation_data=val_batches, initial_epoch=state["epochs_done"], epochs=end,
-                      callbacks=[*run_callbacks, *callbacks], verbose=verbose)
+                      shuffle=False, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
         state.update(phase_index=index + 1, phase_start=state["epochs_done"], counters=[])
         write_json(ckpt / "state.json", state)
 

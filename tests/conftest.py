@@ -29,9 +29,9 @@ def digits(mnist):
 
 
 def tiny_model_config(**overrides) -> ModelConfig:
-    """A small CNN at 32x32 that trains in about a second on a few hundred digits."""
-    base = ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (8, 16, 16)}, image_size=32,
-                       attention="cbam", head_dropout=0.0)
+    """A small CNN at 32x32, no augmentation: ~65% test accuracy after 2 epochs on 1,024 digits."""
+    base = ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (16, 32), "stem_stride": 2}, image_size=32,
+                       attention="cbam", head_dropout=0.0, augment=NO_AUGMENTATION)
     return dataclasses.replace(base, **overrides)
 
 
@@ -39,7 +39,7 @@ def tiny_experiment(name="tiny", epochs=2, **model_overrides) -> ExperimentConfi
     return ExperimentConfig(
         name=name,
         model=tiny_model_config(**model_overrides),
-        training=TrainConfig(phases=(Phase(epochs, 3e-3),), batch_size=32, validation_size=64, train_limit=256,
+        training=TrainConfig(phases=(Phase(epochs, 3e-3),), batch_size=32, validation_size=64, train_limit=1024,
                              test_limit=128),
         seed=1,
     )

@@ -69,7 +69,7 @@ def test_batches_convert_one_batch_at_a_time_and_reshuffle_per_epoch(mnist):
     assert len(batches) == 4 and x.shape == (32, 28, 28, 1) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0 and y.shape == (32,)
     first = batches[0][1].copy()
-    batches.on_epoch_end()
-    assert batches.epoch == 1 and not np.array_equal(first, batches[0][1])
+    batches.set_epoch(1)
+    assert not np.array_equal(first, batches[0][1])
     again = DigitBatches(mnist.x_train[:100], mnist.y_train[:100], 32, shuffle=True, seed=0, epoch=1)
     np.testing.assert_array_equal(again[0][1], batches[0][1])

@@ -26,10 +26,12 @@ class DigitBatches(keras.utils.PyDataset):
         images: (N, 28, 28) uint8.
         labels: (N,) integer classes.
         batch_size: digits per batch (the last batch may be smaller).
-        shuffle: reshuffle every epoch with a permutation drawn from (seed, epoch), so a
-            resumed run sees the same order as an uninterrupted one.
+        shuffle: draw the order of epoch e from (seed, e), so a resumed run sees the same
+            order as an uninterrupted one. Whoever runs the epochs calls `set_epoch`
+            (training does it with `EpochShuffle`); fit with `shuffle=False`, since Keras'
+            own batch shuffling draws from global state.
         seed: shuffling seed.
-        epoch: the epoch the first pass belongs to (set when resuming).
+        epoch: the epoch of the first pass.
     """
 
     def __init__(self, images, labels, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0):
@@ -50,8 +52,17 @@ class DigitBatches(keras.utils.PyDataset):
         rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
         return to_model_input(self.images[rows]), self.labels[rows]
 
-    def on_epoch_end(self) -> None:
-        self.set_epoch(self.epoch + 1)
+
+
+class EpochShuffle(keras.callbacks.Callback):
+    """Tells a shuffling `DigitBatches` which epoch is starting."""
+
+    def __init__(self, batches: DigitBatches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.set_epoch(epoch)
 
 
 @dataclass(frozen=True)

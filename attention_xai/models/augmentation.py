@@ -1,6 +1,6 @@
 """Training-time digit distortions: rotation, translation and elastic distortion.
 
-They sit inside the classifier, before resizing, so they act on 28x28 digits and switch
+The layer sits inside the classifier, before resizing, so they act on 28x28 digits and switch
 off by themselves at inference (`training=False`).
 """
 
@@ -42,58 +42,82 @@ def bilinear_sample(images, rows, cols):
 
 
 @keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
-class ElasticDistortion(keras.layers.Layer):
-    """Elastic distortion of Simard et al.: a random displacement field, uniform in
-    [-1, 1] per pixel, smoothed by a Gaussian of width `sigma` and scaled by `alpha`,
-    moves every pixel. Identity when not training.
+class DigitAugmentation(keras.layers.Layer):
+    """Random rotation, translation and elastic distortion of digits, in one resampling.
+
+    Each image is distorted with probability `probability` and otherwise passed through
+    untouched, so the network also sees clean digits (every bilinear resampling blurs
+    strokes a little; one composed resampling blurs less than three in a row). The
+    source position of output pixel p is  R(-angle) (p - centre - shift) + centre +
+    elastic(p). Identity when not training.
+
+    The elastic field follows Simard et al.: per-pixel displacements uniform in [-1, 1],
+    smoothed by a Gaussian of width `elastic_sigma` (kernel cut at 2 sigma) and scaled by
+    `elastic_alpha` pixels.
 
     References: Simard, Steinkraus and Platt, "Best Practices for Convolutional Neural
     Networks Applied to Visual Document Analysis", ICDAR 2003.
 
     Args:
-        alpha: displacement scale, in pixels.
-        sigma: Gaussian smoothing width, in pixels (the kernel is cut at 2 sigma).
+        rotation_degrees: largest rotation either way.
+        translation: largest shift either way, as a fraction of the image side.
+        elastic_alpha: elastic displacement scale in pixels (0: none).
+        elastic_sigma: smoothness of the elastic field in pixels.
+        probability: chance that an image is distorted at all.
         seed: seed of the layer's random stream.
+    Input and output: (B, H, W, C) float images, background 0.
     """
 
-    def __init__(self, alpha: float = 34.0, sigma: float = 4.0, seed: int | None = None, **kwargs):
+    def __init__(self, rotation_degrees: float = 10.0, translation: float = 0.1, elastic_alpha: float = 34.0,
+                 elastic_sigma: float = 4.0, probability: float = 1.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.alpha, self.sigma, self.seed = float(alpha), float(sigma), seed
+        self.rotation_degrees, self.translation = float(rotation_degrees), float(translation)
+        self.elastic_alpha, self.elastic_sigma = float(elastic_alpha), float(elastic_sigma)
+        self.probability, self.seed = float(probability), seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        radius = max(1, math.ceil(2 * self.sigma))
-        taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * self.sigma ** 2))
+        radius = max(1, math.ceil(2 * self.elastic_sigma))
+        taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * self.elastic_sigma ** 2))
         kernel = np.outer(taps, taps) / np.outer(taps, taps).sum()
         self._kernel = np.repeat(kernel[:, :, None, None], 2, axis=2).astype("float32")  # (k, k, 2, 1)
 
     def call(self, inputs, training=None):
-        if not training or self.alpha == 0:
+        if not training:
             return inputs
         h, w = inputs.shape[1:3]
-        noise = keras.random.uniform((ops.shape(inputs)[0], h, w, 2), -1.0, 1.0, seed=self.seed_generator)
-        shift = ops.depthwise_conv(noise, ops.convert_to_tensor(self._kernel), padding="same") * self.alpha
-        rows = ops.cast(ops.arange(h), inputs.dtype)[None, :, None] + shift[..., 0]
-        cols = ops.cast(ops.arange(w), inputs.dtype)[None, None, :] + shift[..., 1]
+        n = ops.shape(inputs)[0]
+        uniform = lambda shape, low=-1.0, high=1.0: keras.random.uniform(  # noqa: E731
+            shape, low, high, seed=self.seed_generator)
+        angle = uniform((n, 1, 1)) * (self.rotation_degrees * math.pi / 180.0)
+        shift_r = uniform((n, 1, 1)) * (self.translation * h)
+        shift_c = uniform((n, 1, 1)) * (self.translation * w)
+        grid_r = ops.cast(ops.arange(h), inputs.dtype)[None, :, None] - (h - 1) / 2.0
+        grid_c = ops.cast(ops.arange(w), inputs.dtype)[None, None, :] - (w - 1) / 2.0
+        r, c = grid_r - shift_r, grid_c - shift_c
+        cos, sin = ops.cos(angle), ops.sin(angle)
+        rows = cos * r + sin * c + (h - 1) / 2.0
+        cols = -sin * r + cos * c + (w - 1) / 2.0
+        if self.elastic_alpha > 0:
+            noise = uniform((n, h, w, 2))
+            field = ops.depthwise_conv(noise, ops.convert_to_tensor(self._kernel), padding="same") * self.elastic_alpha
+            rows, cols = rows + field[..., 0], cols + field[..., 1]
+        if self.probability < 1:
+            keep = ops.cast(uniform((n, 1, 1), 0.0, 1.0) >= self.probability, inputs.dtype)
+            rows = keep * (grid_r + (h - 1) / 2.0) + (1 - keep) * rows
+            cols = keep * (grid_c + (w - 1) / 2.0) + (1 - keep) * cols
         return bilinear_sample(inputs, rows, cols)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
+        return {**super().get_config(), "rotation_degrees": self.rotation_degrees, "translation": self.translation,
+                "elastic_alpha": self.elastic_alpha, "elastic_sigma": self.elastic_sigma,
+                "probability": self.probability, "seed": self.seed}
 
 
 def augmentation_layers(config: AugmentConfig, seed: int) -> list[keras.layers.Layer]:
-    """The distortions that `config` switches on, with predictable names and seeds."""
-    layers = []
-    if config.rotation_degrees > 0:
-        layers.append(keras.layers.RandomRotation(
-            config.rotation_degrees / 360.0, fill_mode="constant", fill_value=0.0, seed=seed,
-            name="augment_rotation"))
-    if config.translation > 0:
-        layers.append(keras.layers.RandomTranslation(
-            config.translation, config.translation, fill_mode="constant", fill_value=0.0, seed=seed + 1,
-            name="augment_translation"))
-    if config.elastic_alpha > 0:
-        layers.append(ElasticDistortion(config.elastic_alpha, config.elastic_sigma, seed=seed + 2,
-                                        name="augment_elastic"))
-    return layers
+    """The augmentation layer `config` asks for (none when every distortion is 0)."""
+    if config.rotation_degrees == 0 and config.translation == 0 and config.elastic_alpha == 0:
+        return []
+    return [DigitAugmentation(config.rotation_degrees, config.translation, config.elastic_alpha,
+                              config.elastic_sigma, config.probability, seed=seed, name="augment")]

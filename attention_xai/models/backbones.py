@@ -93,11 +93,15 @@ def build_backbone(name: str, inputs: keras.KerasTensor, features: keras.KerasTe
     return keras.Model(inputs, backbone.output, name=name)
 
 
-def small_cnn(x, *, widths: tuple[int, ...] = (32, 64, 128), bn_momentum: float = 0.9):
+def small_cnn(x, *, widths: tuple[int, ...] = (32, 64, 128), stem_stride: int = 1, bn_momentum: float = 0.9):
     """A VGG-style CNN: per width two 3x3 conv-BN-ReLU layers, max-pooling between stages.
 
-    BatchNormalization uses momentum 0.9 (Keras' default is 0.99): with a few hundred
-    steps per run, slower moving statistics lag the weights and validation suffers.
+    Args:
+        widths: channels of each stage.
+        stem_stride: stride of the very first convolution (2 halves the resolution early,
+            for a cheaper network on upsampled digits).
+        bn_momentum: BatchNormalization momentum; 0.9 rather than Keras' 0.99 because with
+            a few hundred steps per run slower moving statistics lag the weights.
 
     The last convolution is named "last_conv" and its activation "last_conv_relu".
     """
@@ -106,7 +110,8 @@ def small_cnn(x, *, widths: tuple[int, ...] = (32, 64, 128), bn_momentum: float 
         for i in (1, 2):
             last = last_stage and i == 2
             conv_name = "last_conv" if last else f"block{stage}_conv{i}"
-            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=conv_name)(x)
+            stride = stem_stride if (stage, i) == (1, 1) else 1
+            x = keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False, name=conv_name)(x)
             x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{conv_name}_bn")(x)
             x = keras.layers.ReLU(name=f"{conv_name}_relu")(x)
         if not last_stage:
