@@ -1,8 +1,9 @@
 """Command line: `python -m attention_xai <command>` (or `attention-xai <command>`).
 
     train EXPERIMENT     train (or resume) an experiment and export its model and metrics
+    explain [EXPERIMENT] attribution maps of GOOD/BAD digits (or --images), with trust metrics
     report EXPERIMENT    redraw an experiment's figures and tables from saved artifacts
-    run [EXPERIMENT]     every stage in order (default: the quick experiment)
+    run [EXPERIMENT]     every stage in order: train, explain, report (default: quick)
     evaluate --model F   test accuracy of any saved classifier
     list                 experiments, backbones and attention modules
 
@@ -55,6 +56,22 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _explain_args(parser: argparse.ArgumentParser) -> None:
+    from attention_xai.explain import ATTRIBUTIONS
+
+    parser.add_argument("--methods", default=",".join(ATTRIBUTIONS.names()),
+                        help=f"comma-separated attribution methods (default: all: {', '.join(ATTRIBUTIONS.names())})")
+    parser.add_argument("--good", type=int, default=4, help="correctly classified digits to explain (default 4)")
+    parser.add_argument("--bad", type=int, default=4, help="misclassified digits to explain (default 4)")
+    parser.add_argument("--rule", choices=["confident", "random"], default="confident",
+                        help="GOOD/BAD choice: most confident (default) or a seeded random draw")
+    parser.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
+    parser.add_argument("--target", choices=["predicted", "true"], default="predicted",
+                        help="class the maps explain (default: predicted)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of sampling and random methods")
+    parser.add_argument("--no-metrics", action="store_true", help="maps and figures only, no trust tables")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="attention_xai", description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,13 +82,28 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_args(train)
     _training_args(train)
 
+    explain = commands.add_parser(
+        "explain", help="attribution maps of GOOD/BAD test digits (or your own images), with trust metrics")
+    explain.add_argument("experiment", nargs="?", default=None,
+                         help="experiment whose saved model to explain (default: quick, unless --model)")
+    explain.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model, few digits")
+    explain.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
+    explain.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+    _explain_args(explain)
+    explain.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
+    explain.add_argument("--images", type=Path, help="a folder of digit images (PNG/JPG, any size) to explain")
+    explain.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>/attributions)")
+    explain.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+    explain.add_argument("--name", help="artifact name, when it differs from the experiment's")
+
     report = commands.add_parser("report", help="redraw figures and tables from saved artifacts")
     _experiment_args(report)
     report.add_argument("--name", help="artifact name, when it differs from the experiment's")
 
-    run = commands.add_parser("run", help="all stages (train, report) of an experiment; default: quick")
+    run = commands.add_parser("run", help="all stages (train, explain, report) of an experiment; default: quick")
     _experiment_args(run, optional=True)
     _training_args(run)
+    _explain_args(run)
     run.add_argument("--reuse", action="store_true",
                      help="keep a finished model of the same config instead of retraining it")
 
@@ -138,15 +170,16 @@ def _paths(args, name: str):
     return ExperimentPaths(name, args.models_dir, args.reports_dir)
 
 
-def _train(args, config=None):
+def _train(args, config=None, data=None):
     from attention_xai.data import load_mnist
     from attention_xai.training import train_experiment
 
     config = config or _config(args)
-    data = load_mnist(args.data)
+    data = data or load_mnist(args.data)
     started = time.perf_counter()
     result = train_experiment(config, data, _paths(args, config.name), fresh=args.fresh,
-                              verbose=0 if args.quiet else "auto", tensorboard=args.tensorboard)
+                              verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
+                              tensorboard=args.tensorboard)
     log.info("%s: trained in %.0f s, test accuracy %.2f%%", config.name, time.perf_counter() - started,
              100 * result.metrics["test_accuracy"])
     return result
@@ -154,6 +187,70 @@ def _train(args, config=None):
 
 def cmd_train(args):
     _train(args)
+
+
+def _method_names(text: str) -> list[str]:
+    from attention_xai.explain import ATTRIBUTIONS
+
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    for name in names:
+        ATTRIBUTIONS.get(name)  # ConfigError naming the valid methods
+    if not names:
+        raise ConfigError("--methods names no method")
+    return names
+
+
+def _explain(args, model, images, labels, out_dir: Path) -> Path:
+    from attention_xai.explain.analysis import analyse, build_methods
+    from attention_xai.reporting.attribution_report import write_attribution_report
+
+    if args.good < 0 or args.bad < 0:
+        raise ConfigError("--good and --bad must be >= 0")
+    methods = build_methods(_method_names(args.methods), seed=args.seed)
+    started = time.perf_counter()
+    analysis = analyse(model, images, labels, methods=methods, good=args.good, bad=args.bad, rule=args.rule,
+                       per_class=args.per_class, target=args.target, seed=args.seed, metrics=not args.no_metrics)
+    write_attribution_report(analysis, out_dir)
+    log.info("explain: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.explanations),
+             time.perf_counter() - started, out_dir)
+    return out_dir
+
+
+def cmd_explain(args):
+    from attention_xai.data import load_digit_images, load_mnist, to_model_input
+    from attention_xai.models import load_classifier
+
+    _method_names(args.methods)  # fail on a bad method name before any loading
+    if args.images is not None and args.model is None:
+        raise ConfigError("--images needs --model (which classifier should explain them?)")
+    paths = None
+    if args.model is not None:
+        model = load_classifier(args.model)
+        out_dir = args.out or args.reports_dir / args.model.stem / "attributions"
+    else:
+        config = _config(args)
+        paths = _paths(args, config.name)
+        model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
+        out_dir = args.out or paths.report_dir / "attributions"
+    if args.images is not None:
+        images, names, skipped = load_digit_images(args.images)
+        labels = None
+        log.info("explain: %d images from %s (%d skipped)", len(names), args.images, len(skipped))
+    else:
+        data = load_mnist(args.data)
+        images, labels = to_model_input(data.x_test), data.y_test
+    _explain(args, model, images, labels, out_dir)
+    if paths is not None and paths.metrics.is_file() and args.out is None:
+        from attention_xai.reporting import write_training_report
+
+        log.info("report: %s", write_training_report(paths))
+
+
+def _missing_model(paths):
+    from attention_xai.errors import ArtifactError
+
+    raise ArtifactError(f"no trained model for {paths.name!r} ({paths.model} is missing); "
+                        f"run `python -m attention_xai train {paths.name}` first")
 
 
 def cmd_report(args):
@@ -171,8 +268,21 @@ def cmd_run(args):
     paths = _paths(args, config.name)
     if args.reuse and _finished_with(paths, config):
         log.info("%s: reusing the finished model in %s", config.name, paths.model)
+        from attention_xai.data import load_mnist
+
+        data = load_mnist(args.data)
+        from attention_xai.models import load_classifier
+
+        model = load_classifier(paths.model)
     else:
-        _train(args, config)
+        from attention_xai.data import load_mnist
+
+        data = load_mnist(args.data)
+        model = _train(args, config, data).model
+    from attention_xai.data import to_model_input
+
+    _method_names(args.methods)
+    _explain(args, model, to_model_input(data.x_test), data.y_test, paths.report_dir / "attributions")
     index = write_training_report(paths)
     log.info("report: %s", index)
 
@@ -210,7 +320,7 @@ def cmd_list(args):
     print("backbones:  ", ", ".join(available_backbones()))
 
 
-_COMMANDS = {"train": cmd_train, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
+_COMMANDS = {"train": cmd_train, "explain": cmd_explain, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -28,7 +28,7 @@ from attention_xai import __version__
 from attention_xai.artifacts import ExperimentPaths, save_model, write_json, write_text
 from attention_xai.config import ExperimentConfig
 from attention_xai.data import DigitBatches, EpochShuffle, Mnist, split
-from attention_xai.errors import ConfigError
+from attention_xai.errors import ArtifactError, ConfigError, first_line
 from attention_xai.evaluate import classification_metrics
 from attention_xai.models import build_classifier, check_model_config, count_params, set_trainable
 
@@ -185,13 +185,18 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
 def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.Model]:
     state_file = ckpt / "state.json"
     if state_file.is_file():
-        state = json.loads(state_file.read_text())
-        if state.get("config") != config.to_dict():
-            raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
-                              f"rerun with --fresh to discard it")
+        try:
+            state = json.loads(state_file.read_text())
+            if state.get("config") != config.to_dict():
+                raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
+                                  f"rerun with --fresh to discard it")
+            model = keras.saving.load_model(ckpt / state["last"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"the checkpoint in {ckpt} is unreadable ({first_line(exc)}); "
+                                f"rerun with --fresh to discard it") from None
         log.info("%s: resuming after epoch %d from %s", config.name, state["epochs_done"], ckpt)
         keras.utils.set_random_seed(config.seed + state["epochs_done"])
-        return state, keras.saving.load_model(ckpt / state["last"])
+        return state, model
     keras.utils.set_random_seed(config.seed)
     state = {"config": config.to_dict(), "phase_index": 0, "phase_start": 0, "epochs_done": 0, "history": []}
     return state, build_classifier(config.model, seed=config.seed)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -31,30 +30,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _images_per_second(model, batches, steps: int, warmup: int = 3) -> float:
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
     return steps * batches.batch_size / (time.perf_counter() - started)
 
 
-def input_path_ratio(experiment: str, steps: int, batch_size: int | None = None) -> dict:
+def input_path_ratio(experiment: str, steps: int, rounds: int = 3) -> dict:
+    """Median images/s of the real path and of ready-made tensors, measured in
+    alternating rounds so that drifts of the machine hit both alike."""
     from attention_xai.data import DigitBatches, load_mnist
     from attention_xai.experiment import load_experiment
     from attention_xai.models import build_classifier, build_prepared_classifier
 
     config = load_experiment(experiment)
-    batch = batch_size or config.training.batch_size
+    batch = config.training.batch_size
     data = load_mnist()
     keras.utils.set_random_seed(0)
-    real = _images_per_second(build_classifier(config.model), DigitBatches(data.x_train, data.y_train, batch,
-                                                                           shuffle=True), steps)
     size = config.model.image_size
     ready = np.random.default_rng(0).normal(size=(batch, size, size, 3)).astype("float32")
-    prepared = _images_per_second(build_prepared_classifier(config.model), RepeatedBatch(ready, data.y_train[:batch]), steps)
+    runs = {
+        "real": (build_classifier(config.model), DigitBatches(data.x_train, data.y_train, batch, shuffle=True)),
+        "ready": (build_prepared_classifier(config.model), RepeatedBatch(ready, data.y_train[:batch])),
+    }
+    for model, _ in runs.values():
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    speeds = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (model, batches) in runs.items():
+            speeds[name].append(_images_per_second(model, batches, steps))
+    real, prepared = float(np.median(speeds["real"])), float(np.median(speeds["ready"]))
     return {"experiment": experiment, "backbone": config.model.backbone, "image_size": size, "batch_size": batch,
-            "steps": steps, "real_path_img_per_s": round(real, 1), "ready_tensors_img_per_s": round(prepared, 1),
-            "ratio": round(real / prepared, 3)}
+            "steps": steps, "rounds": rounds, "real_path_img_per_s": round(real, 1),
+            "ready_tensors_img_per_s": round(prepared, 1), "ratio": round(real / prepared, 3),
+            "all_rounds": {name: [round(v, 1) for v in values] for name, values in speeds.items()}}
 
 
 class RepeatedBatch(keras.utils.PyDataset):
@@ -77,8 +86,11 @@ def peak_memory_child(steps: int) -> None:
     from attention_xai.experiment import load_experiment
     from attention_xai.models import build_classifier
 
-    def rss_mb() -> float:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    def peak_rss_mb() -> float:
+        """VmHWM: the peak resident set of this process image (ru_maxrss would also count
+        the parent's pages from before exec)."""
+        status = Path("/proc/self/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
 
     config = load_experiment("seed_mobilenetv2_cbam_scratch")
     data = load_mnist()
@@ -90,14 +102,14 @@ def peak_memory_child(steps: int) -> None:
     class Sample(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if (batch + 1) % max(steps // 4, 1) == 0:
-                samples.append({"step": batch + 1, "peak_rss_mb": round(rss_mb(), 1)})
+                samples.append({"step": batch + 1, "peak_rss_mb": round(peak_rss_mb(), 1)})
 
-    before = rss_mb()
+    before = peak_rss_mb()
     model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[Sample()])
     print(json.dumps({"dataset_digits": len(data.x_train), "batch_size": config.training.batch_size,
                       "image_size": config.model.image_size, "steps": steps,
                       "peak_rss_mb_before_training": round(before, 1), "samples": samples,
-                      "peak_rss_mb": round(rss_mb(), 1)}))
+                      "peak_rss_mb": round(peak_rss_mb(), 1)}))
 
 
 def main(argv=None) -> dict:

@@ -8,7 +8,7 @@ import pytest
 
 import attention_xai  # noqa: F401
 from attention_xai.artifacts import ExperimentPaths
-from attention_xai.errors import ConfigError
+from attention_xai.errors import ArtifactError, ConfigError
 from attention_xai.training import train_experiment
 from conftest import max_abs_diff, tiny_experiment
 
@@ -86,6 +86,15 @@ def test_a_different_config_does_not_resume_silently(mnist, paths):
         train_experiment(tiny_experiment(epochs=3), mnist, paths, verbose=0)
     result = train_experiment(tiny_experiment(epochs=3), mnist, paths, verbose=0, fresh=True)
     assert [row["epoch"] for row in result.history] == [0, 1, 2]
+
+
+def test_a_damaged_checkpoint_is_reported_not_loaded(mnist, paths):
+    with pytest.raises(KeyboardInterrupt):
+        train_experiment(tiny_experiment(epochs=2), mnist, paths, verbose=0, callbacks=[Interrupt(after=0)])
+    state = json.loads((paths.checkpoints / "state.json").read_text())
+    (paths.checkpoints / state["last"]).write_bytes(b"truncated")
+    with pytest.raises(ArtifactError, match="unreadable.*--fresh"):
+        train_experiment(tiny_experiment(epochs=2), mnist, paths, verbose=0)
 
 
 def test_phases_freeze_then_fine_tune(mnist, paths):

@@ -77,8 +77,10 @@ class DigitAugmentation(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
         radius = max(1, math.ceil(2 * self.elastic_sigma))
         taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * self.elastic_sigma ** 2))
-        kernel = np.outer(taps, taps) / np.outer(taps, taps).sum()
-        self._kernel = np.repeat(kernel[:, :, None, None], 2, axis=2).astype("float32")  # (k, k, 2, 1)
+        taps = (taps / taps.sum()).astype("float32")
+        # The 2-D Gaussian is separable: a column pass then a row pass, 2k instead of k^2 taps.
+        self._column_kernel = np.tile(taps[:, None, None, None], (1, 1, 2, 1))  # (k, 1, 2, 1)
+        self._row_kernel = np.tile(taps[None, :, None, None], (1, 1, 2, 1))  # (1, k, 2, 1)
 
     def call(self, inputs, training=None):
         if not training:
@@ -98,7 +100,8 @@ class DigitAugmentation(keras.layers.Layer):
         cols = -sin * r + cos * c + (w - 1) / 2.0
         if self.elastic_alpha > 0:
             noise = uniform((n, h, w, 2))
-            field = ops.depthwise_conv(noise, ops.convert_to_tensor(self._kernel), padding="same") * self.elastic_alpha
+            field = ops.depthwise_conv(noise, ops.convert_to_tensor(self._column_kernel), padding="same")
+            field = ops.depthwise_conv(field, ops.convert_to_tensor(self._row_kernel), padding="same") * self.elastic_alpha
             rows, cols = rows + field[..., 0], cols + field[..., 1]
         if self.probability < 1:
             keep = ops.cast(uniform((n, 1, 1), 0.0, 1.0) >= self.probability, inputs.dtype)

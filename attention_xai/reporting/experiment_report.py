@@ -34,8 +34,7 @@ def read_metrics(paths: ExperimentPaths) -> dict:
 def read_history(paths: ExperimentPaths) -> list[dict]:
     if not paths.history.is_file():
         raise ArtifactError(f"{paths.history} is missing; retrain {paths.name!r}")
-    with open(paths.history, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    return read_csv(paths.history)
 
 
 def save_figure(fig: Figure, stem: Path) -> list[Path]:
@@ -77,6 +76,43 @@ def summary_rows(metrics: dict) -> list[dict]:
     }]
 
 
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+ATTRIBUTION_TABLES = (
+    ("samples", "Explained digits",
+     "GOOD: the most confident correct test digits; BAD: the most confidently misclassified ones. "
+     "Maps explain the predicted class."),
+    ("faithfulness", "How faithful is each map",
+     "Deletion AUC (lower is better) and insertion AUC (higher is better): target probability while "
+     "pixels are removed from the digit (set to 0) or added to a black canvas, most important first, "
+     "in 28 steps of 28 pixels. Average Drop (lower is better) and Increase in Confidence (higher is "
+     "better) of the digit multiplied by its 0-1 map. Gini: sparseness of the map. Cost: wall time and "
+     "single-image model passes per digit."),
+    ("sanity", "Sanity check: model-parameter randomization",
+     "Layers are randomised from the output down; Spearman correlation of |original map| with "
+     "|randomised map|. A method whose maps do not change when every layer is random fails."),
+    ("agreement", "Agreement with the model's own attention map",
+     "Mean Spearman rank correlation between the attention module's spatial map and each method's |map|."),
+)
+
+
+def attribution_sections(directory: Path) -> list[dict]:
+    """Report sections for the explain stage's results, if it ran."""
+    if not (directory / "maps.npz").is_file():
+        return []
+    sections = [{"title": "Attribution maps (GOOD and BAD digits)", "figure": "attributions/attribution_grid.png",
+                 "text": "Each map is min-max scaled to 0-1 and overlaid on its digit; raw maps are in "
+                         "attributions/maps.npz."}]
+    for stem, title, text in ATTRIBUTION_TABLES:
+        path = directory / f"{stem}.csv"
+        if path.is_file():
+            sections.append({"title": title, "text": text, "table": (f"attributions/{stem}.csv", read_csv(path))})
+    return sections
+
+
 def write_training_report(paths: ExperimentPaths) -> Path:
     """Figures, tables and index.html for a trained experiment; returns the index path."""
     metrics, history = read_metrics(paths), read_history(paths)
@@ -101,6 +137,7 @@ def write_training_report(paths: ExperimentPaths) -> Path:
         {"title": "Confusion matrix (test set)", "figure": "confusion_matrix.png"},
         {"title": "Per-class accuracy (test set)", "table": ("per_class_accuracy.csv", per_class)},
         {"title": "Summary", "table": ("summary.csv", summary)},
+        *attribution_sections(out / "attributions"),
     ])
     index = out / "index.html"
     write_text(index, page)

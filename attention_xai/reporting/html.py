@@ -50,6 +50,11 @@ def _table(columns: Sequence[str], rows, header: bool = True) -> str:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, str) and "." in value:  # numbers read back from CSV
+        try:
+            value = float(value)
+        except ValueError:
+            return value
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -27,7 +28,7 @@ def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
         ax.grid(alpha=0.3)
         ax.legend()
     axes[2].semilogy(epochs, [float(r["learning_rate"]) for r in history], "o-", color="tab:green")
-    axes[2].set(xlabel="epoch", ylabel="learning rate", title="learning rate (Adam, ReduceLROnPlateau)")
+    axes[2].set(xlabel="epoch", ylabel="learning rate", title="learning rate")
     axes[2].grid(alpha=0.3)
     phases = [r.get("phase") for r in history]
     for i in range(1, len(phases)):
@@ -50,7 +51,9 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], title: str = "") -> F
     np.fill_diagonal(errors, np.nan)
     fig = Figure(figsize=(6.4, 5.6), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(errors, cmap="Reds", vmin=0, vmax=max(np.nanmax(errors), 1))
+    cmap = matplotlib.colormaps["Reds"].copy()
+    cmap.set_under("white")  # cells without errors stay white
+    image = ax.imshow(errors, cmap=cmap, vmin=0.5, vmax=max(np.nanmax(errors), 1))
     for i in range(k):
         for j in range(k):
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,

@@ -1,0 +1,126 @@
+"""The explain stage as one computation: pick GOOD/BAD digits, explain them with every
+method, and measure how far each map can be trusted. No files are written here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from attention_xai.errors import ConfigError
+from attention_xai.evaluate.faithfulness import (average_drop_and_increase, deletion_auc, gini, insertion_auc,
+                                                  rank_correlation)
+from attention_xai.evaluate.sanity import PASS_BELOW, cascading_randomization, passes_sanity_check
+from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
+from attention_xai.explain.samples import Samples, select_samples
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the explain stage found, ready to be written or plotted."""
+
+    images: np.ndarray
+    samples: Samples
+    explanations: list[Explanation]
+    faithfulness: list[dict] = field(default_factory=list)
+    sanity: list[dict] = field(default_factory=list)
+    agreement: list[dict] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def build_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *, seed: int = 0,
+                  batch_size: int = 64) -> dict:
+    """Method instances by name (all registered methods when `names` is None)."""
+    params = params or {}
+    names = list(names) if names else ATTRIBUTIONS.names()
+    return {name: ATTRIBUTIONS.get(name)(seed=seed, batch_size=batch_size, **dict(params.get(name, {})))
+            for name in names}
+
+
+def explain_all(model, images, targets, methods: Mapping) -> tuple[list[Explanation], dict[str, str]]:
+    """Runs every method; a method that cannot apply to this model (e.g. "attention" on a
+    model without a spatial attention map) is skipped with its reason."""
+    explanations, skipped = [], {}
+    for name, method in methods.items():
+        try:
+            explanations.append(method.explain(model, images, targets))
+        except ConfigError as exc:
+            if not method.needs_attention:
+                raise
+            skipped[name] = str(exc)
+            log.info("explain: skipping %s: %s", name, exc)
+            continue
+        log.info("explain: %s took %.2f s for %d digits", name, explanations[-1].seconds, len(images))
+    return explanations, skipped
+
+
+def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Mapping, good: int = 4, bad: int = 4,
+            rule: str = "confident", per_class: bool = False, target: str = "predicted", seed: int = 0,
+            batch_size: int = 64, sanity_digits: int = 4, metrics: bool = True) -> Analysis:
+    """GOOD/BAD selection, explanations and trust metrics for a pool of labelled digits.
+
+    Args:
+        model: a digit classifier.
+        images: (N, 28, 28, 1) pool in [0, 1]; labels: (N,) true classes, or None for
+            unlabelled digits (a user's own images): then every digit is explained, as
+            kind "INPUT", towards its predicted class.
+        methods: name -> `Attribution` (see `build_methods`).
+        good, bad, rule, per_class, seed: see `select_samples`.
+        target: explain the "predicted" class (why did the model say that?) or the "true" one.
+        sanity_digits: digits used by the randomization test (it re-explains them 3 times).
+        metrics: compute the trust tables (off: maps only).
+    """
+    if target not in ("predicted", "true"):
+        raise ConfigError(f"target must be 'predicted' or 'true', got {target!r}")
+    images = check_images(images)
+    probabilities = predict_in_batches(model, images, batch_size)
+    if labels is None:
+        n = len(images)
+        samples = Samples(indices=np.arange(n), kind=np.array(["INPUT"] * n), labels=np.full(n, -1),
+                          predictions=probabilities.argmax(axis=1), confidence=probabilities.max(axis=1))
+        target = "predicted"
+    else:
+        samples = select_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class,
+                                 seed=seed)
+    if len(samples.indices) == 0:
+        raise ConfigError("no digits to explain: the pool has neither correct nor misclassified digits")
+    chosen = images[samples.indices]
+    targets = samples.predictions if target == "predicted" else samples.labels.astype(np.int64)
+    explanations, skipped = explain_all(model, chosen, targets, methods)
+    analysis = Analysis(images=chosen, samples=samples, explanations=explanations, skipped=skipped)
+    if not metrics:
+        return analysis
+
+    def predict(x):
+        return predict_in_batches(model, x, batch_size)
+
+    for e in explanations:
+        drop, increase = average_drop_and_increase(predict, chosen, targets, e.maps)
+        analysis.faithfulness.append({
+            "method": e.method,
+            "deletion_auc": float(np.mean(deletion_auc(predict, chosen, targets, e.maps))),
+            "insertion_auc": float(np.mean(insertion_auc(predict, chosen, targets, e.maps))),
+            "average_drop_pct": drop,
+            "increase_in_confidence_pct": increase,
+            "gini": float(np.mean(gini(e.maps))),
+            "seconds_per_digit": e.seconds / len(chosen),
+            "forward_passes_per_digit": e.forward_passes / len(chosen),
+            "gradient_passes_per_digit": e.gradient_passes / len(chosen),
+        })
+    sanity_rows = slice(0, min(sanity_digits, len(chosen)))
+    for e in explanations:
+        rows = cascading_randomization(model, methods[e.method], chosen[sanity_rows], targets[sanity_rows], seed=seed)
+        verdict = "pass" if passes_sanity_check(rows) else f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
+        for row in rows:
+            analysis.sanity.append({"method": e.method, **row, "verdict": verdict})
+    attention = next((e for e in explanations if e.method == "attention"), None)
+    if attention is not None:
+        for e in explanations:
+            if e is not attention:
+                analysis.agreement.append({"method": e.method, "spearman_with_attention": float(
+                    np.nanmean(rank_correlation(attention.maps, np.abs(e.maps))))})
+    return analysis

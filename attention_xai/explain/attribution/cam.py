@@ -1,0 +1,145 @@
+"""Class activation maps through tf-keras-vis: Grad-CAM and Score-CAM.
+
+The tf-keras-vis objects (scores, model modifiers) stay inside this module.
+
+References: Selvaraju et al., "Grad-CAM", ICCV 2017; Wang et al., "Score-CAM", CVPR
+Workshops 2020.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from attention_xai.errors import ConfigError
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes
+from attention_xai.models.classifier import FINAL_ATTENTION, backbone_layers
+
+
+def default_cam_layer(model) -> str:
+    """The feature map CAMs read: the output of the final attention module when the model
+    has one (the attended features the head pools), else the backbone's last 4-D output."""
+    names = {layer.name for layer in model.layers}
+    if FINAL_ATTENTION in names:
+        return FINAL_ATTENTION
+    for layer in reversed(backbone_layers(model)):
+        if len(layer.output.shape) == 4:
+            return layer.name
+    raise ConfigError(f"{model.name} has no 4-D feature map for a CAM")
+
+
+def _check_layer(model, name: str) -> str:
+    try:
+        layer = model.get_layer(name)
+    except ValueError:
+        raise ConfigError(f"no layer named {name!r} in {model.name}") from None
+    if len(layer.output.shape) != 4:
+        raise ConfigError(f"layer {name!r} has output shape {layer.output.shape}; a CAM needs a 4-D feature map")
+    return name
+
+
+class _Cam(Attribution):
+    """Shared by the CAM methods: layer choice, the score, raw (unnormalised) maps."""
+
+    def _images_per_call(self) -> int:
+        return self.batch_size
+
+    def __init__(self, *, layer: str | None = None, **kwargs):
+        super().__init__(layer=layer, **kwargs)
+        self.layer = layer
+
+    def attribute(self, model, images, targets):
+        from tf_keras_vis.utils.scores import CategoricalScore
+
+        layer = _check_layer(model, self.layer or default_cam_layer(model))
+        step = self._images_per_call()
+        maps = np.concatenate([
+            self._cam(model, CategoricalScore(targets[i:i + step].tolist()), images[i:i + step], layer)
+            for i in range(0, len(images), step)])
+        return maps.astype(np.float32), self._passes(model, layer, len(images)), {"layer": layer}
+
+
+@ATTRIBUTIONS.register("gradcam")
+class GradCam(_Cam):
+    """Grad-CAM on a feature map (default: the attention module's output, see
+    `default_cam_layer`), with the softmax replaced by a linear output so gradients do
+    not saturate. Args: layer (name of a 4-D layer)."""
+
+    name = "gradcam"
+
+    def _cam(self, model, score, x, layer):
+        from tf_keras_vis.gradcam import Gradcam
+        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+
+        cam = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True)
+        return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, normalize_cam=False)
+
+    def _passes(self, model, layer, n):
+        return Passes(gradient=n)
+
+
+@ATTRIBUTIONS.register("scorecam")
+class ScoreCam(_Cam):
+    """Score-CAM: each channel of the feature map, upsampled and normalised, masks the
+    input; the target probabilities weight the channels.
+
+    Args:
+        layer: name of a 4-D layer (default as Grad-CAM).
+        max_N: use only the max_N channels with the highest activations (Faster
+            Score-CAM); None uses every channel.
+    """
+
+    name = "scorecam"
+
+    def __init__(self, *, max_N: int | None = 16, **kwargs):  # noqa: N803 (tf-keras-vis' name)
+        super().__init__(max_N=max_N, **kwargs)
+        self.max_N = max_N
+
+    def _images_per_call(self) -> int:
+        # tf-keras-vis picks the max_N channels over the whole call, so one digit per call
+        # keeps each map independent of its batch-mates; the masked copies of that digit
+        # still go through the model `batch_size` at a time.
+        return 1 if self.max_N else self.batch_size
+
+    def _cam(self, model, score, x, layer):
+        from tf_keras_vis.scorecam import Scorecam
+
+        cam = Scorecam(model, clone=True)
+        return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, max_N=self.max_N,
+                   batch_size=self.batch_size, normalize_cam=False)
+
+    def _passes(self, model, layer, n):
+        channels = model.get_layer(layer).output.shape[-1]
+        return Passes(forward=n * (1 + min(channels, self.max_N or channels)))
+
+
+@ATTRIBUTIONS.register("smoothgrad")
+class SmoothGrad(Attribution):
+    """SmoothGrad through tf-keras-vis `Saliency`: mean absolute gradient of the target
+    score over `samples` noisy copies of the image.
+
+    References: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
+
+    Args:
+        samples: noisy copies per image.
+        noise: noise standard deviation as a fraction of the image's value range.
+    """
+
+    name = "smoothgrad"
+
+    def __init__(self, *, samples: int = 20, noise: float = 0.2, **kwargs):
+        super().__init__(samples=samples, noise=noise, **kwargs)
+        self.samples, self.noise = samples, noise
+
+    def attribute(self, model, images, targets):
+        import tensorflow as tf
+        from tf_keras_vis.saliency import Saliency
+        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+        from tf_keras_vis.utils.scores import CategoricalScore
+
+        tf.random.set_seed(self.seed)  # tf-keras-vis draws its noise from TF's global generator
+        saliency = Saliency(model, model_modifier=ReplaceToLinear(), clone=True)
+        maps = np.concatenate([
+            saliency(CategoricalScore(targets[i:i + self.batch_size].tolist()), images[i:i + self.batch_size],
+                     smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False)
+            for i in range(0, len(images), self.batch_size)])
+        return maps.astype(np.float32), Passes(gradient=len(images) * self.samples), {}

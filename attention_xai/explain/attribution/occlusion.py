@@ -1,0 +1,52 @@
+"""Occlusion: how much the target probability drops when a window of pixels is hidden.
+
+References: Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, predict_in_batches
+
+
+@ATTRIBUTIONS.register("occlusion")
+class Occlusion(Attribution):
+    """Slides a `window` x `window` patch of value `fill` with step `stride`; each pixel
+    gets the mean probability drop of the patches that cover it.
+
+    Args:
+        window: side of the occluding patch, in pixels.
+        stride: step between patches.
+        fill: value of occluded pixels (0: MNIST's background).
+    """
+
+    name = "occlusion"
+
+    def __init__(self, *, window: int = 4, stride: int = 2, fill: float = 0.0, **kwargs):
+        super().__init__(window=window, stride=stride, fill=fill, **kwargs)
+        self.window, self.stride, self.fill = window, stride, fill
+
+    def attribute(self, model, images, targets):
+        side = images.shape[1]
+        corners = [(r, c) for r in range(0, side - self.window + 1, self.stride)
+                   for c in range(0, side - self.window + 1, self.stride)]
+        base = predict_in_batches(model, images, self.batch_size)[np.arange(len(images)), targets]
+        drops = np.zeros(images.shape[:3], np.float32)
+        counts = np.zeros(images.shape[1:3], np.float32)
+        for r, c in corners:
+            counts[r:r + self.window, c:c + self.window] += 1
+        # Variants of every image, a batch of them at a time.
+        pairs = [(i, k) for i in range(len(images)) for k in range(len(corners))]
+        for start in range(0, len(pairs), self.batch_size):
+            chunk = pairs[start:start + self.batch_size]
+            batch = images[[i for i, _ in chunk]].copy()
+            for row, (_, k) in enumerate(chunk):
+                r, c = corners[k]
+                batch[row, r:r + self.window, c:c + self.window] = self.fill
+            probs = predict_in_batches(model, batch, len(batch))
+            for row, (i, k) in enumerate(chunk):
+                r, c = corners[k]
+                drops[i, r:r + self.window, c:c + self.window] += base[i] - probs[row, targets[i]]
+        maps = drops / np.maximum(counts, 1)
+        return maps, Passes(forward=len(images) * (len(corners) + 1)), {}

@@ -1,0 +1,146 @@
+"""The attribution interface: one abstract call, one registry, one immutable result.
+
+Every method takes N digits (N, 28, 28, 1) float32 in [0, 1] and N target classes, makes
+its model calls in batches, and returns an `Explanation` with raw maps (N, 28, 28) and
+the parameters that made them. `Explanation.normalized()` puts maps on the common 0-1
+display scale (per-map min-max); metrics use the raw values.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
+
+import keras
+import numpy as np
+
+from attention_xai.errors import ConfigError
+from attention_xai.registry import Registry
+
+ATTRIBUTIONS: Registry[type["Attribution"]] = Registry("attribution method")
+"""Attribution classes by name; the CLI, the report and the tests all read this."""
+
+DIGIT_SHAPE = (28, 28, 1)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Attribution maps for a batch, and how they were made.
+
+    Attributes:
+        method: registry name of the method.
+        maps: (N, 28, 28) float32 raw attributions; larger means more evidence for the target.
+        targets: (N,) the class each map explains.
+        params: the method's parameters (and the layer it read, where it reads one).
+        seconds: wall time of the call.
+        forward_passes: model evaluations of single images without gradients, summed over the batch.
+        gradient_passes: evaluations of single images with a backward pass for the input gradient.
+    """
+
+    method: str
+    maps: np.ndarray
+    targets: np.ndarray
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    forward_passes: int = 0
+    gradient_passes: int = 0
+
+    @property
+    def model_passes(self) -> int:
+        """Forward plus gradient passes over single images."""
+        return self.forward_passes + self.gradient_passes
+
+    def __post_init__(self):
+        maps = np.asarray(self.maps, dtype=np.float32)
+        maps.setflags(write=False)
+        object.__setattr__(self, "maps", maps)
+        object.__setattr__(self, "targets", np.asarray(self.targets, dtype=np.int64))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    def normalized(self) -> np.ndarray:
+        """Maps min-max scaled to [0, 1] per map (a constant map becomes all zeros)."""
+        return normalize_maps(self.maps)
+
+
+def normalize_maps(maps: np.ndarray) -> np.ndarray:
+    """(N, H, W) -> (N, H, W) in [0, 1], each map scaled by its own min and max."""
+    maps = np.asarray(maps, dtype=np.float32)
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0.0).astype(np.float32)
+
+
+def check_images(images) -> np.ndarray:
+    """ConfigError unless images are (N, 28, 28, 1) (or (N, 28, 28)) finite floats in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[1:] != DIGIT_SHAPE or len(images) == 0:
+        raise ConfigError(f"images must have shape (N, 28, 28, 1) with N >= 1, got {images.shape}")
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ConfigError(f"images must be floats in [0, 1], got dtype {images.dtype} (divide uint8 by 255)")
+    if not np.isfinite(images).all():
+        raise ConfigError("images contain NaN or infinite values")
+    if images.min() < 0 or images.max() > 1:
+        raise ConfigError(f"images must be in [0, 1], got values in [{images.min():.3g}, {images.max():.3g}]")
+    return images.astype(np.float32)
+
+
+def check_targets(targets, n: int, num_classes: int = 10) -> np.ndarray:
+    targets = np.asarray(targets)
+    if targets.shape != (n,) or not np.issubdtype(targets.dtype, np.integer):
+        raise ConfigError(f"targets must be {n} integer classes, got shape {targets.shape} dtype {targets.dtype}")
+    if targets.min() < 0 or targets.max() >= num_classes:
+        raise ConfigError(f"targets must be classes in [0, {num_classes - 1}], got {sorted(set(targets.tolist()))}")
+    return targets.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Passes:
+    """Single-image model passes a method made: plain forward ones, and ones with a
+    backward pass for the input gradient."""
+
+    forward: int = 0
+    gradient: int = 0
+
+
+class Attribution(ABC):
+    """One attribution method. Subclasses set `name`, take their parameters as keyword
+    arguments, and implement `attribute`.
+
+    Args:
+        batch_size: images (or perturbed images) per model call.
+        seed: seed of the method's randomness, where it has any.
+    """
+
+    name: ClassVar[str]
+    needs_attention: ClassVar[bool] = False
+
+    def __init__(self, *, batch_size: int = 64, seed: int = 0, **params):
+        if batch_size <= 0:
+            raise ConfigError("batch_size must be positive")
+        self.batch_size, self.seed, self.params = batch_size, seed, params
+
+    def explain(self, model: keras.Model, images, targets) -> Explanation:
+        """Attribution maps for `images` (N, 28, 28, 1) in [0, 1] towards `targets` (N,)."""
+        images = check_images(images)
+        targets = check_targets(targets, len(images))
+        started = time.perf_counter()
+        maps, passes, extra = self.attribute(model, images, targets)
+        return Explanation(method=self.name, maps=maps, targets=targets, seconds=time.perf_counter() - started,
+                           params={**self.params, "seed": self.seed, "batch_size": self.batch_size, **extra},
+                           forward_passes=int(passes.forward), gradient_passes=int(passes.gradient))
+
+    @abstractmethod
+    def attribute(self, model: keras.Model, images: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, "Passes", dict]:
+        """Returns (maps (N, 28, 28), the model passes it made, extra params to record)."""
+
+
+def predict_in_batches(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """Class probabilities (N, 10) with one model call per batch, in inference mode."""
+    out = [keras.ops.convert_to_numpy(model(images[i:i + batch_size], training=False))
+           for i in range(0, len(images), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)

@@ -1,0 +1,60 @@
+"""Choosing what to explain: GOOD (correctly classified) and BAD (misclassified) digits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Chosen digits with the model's view of them. Arrays are aligned: row i of each.
+
+    Attributes:
+        indices: positions in the pool the digits came from.
+        kind: "GOOD" or "BAD" per digit.
+        labels: true classes; predictions: predicted classes; confidence: probability
+            of the predicted class.
+    """
+
+    indices: np.ndarray
+    kind: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    confidence: np.ndarray
+
+
+def select_samples(probabilities: np.ndarray, labels: np.ndarray, *, good: int = 4, bad: int = 4,
+                   rule: str = "confident", per_class: bool = False, seed: int = 0) -> Samples:
+    """Picks GOOD and BAD digits from predictions on a pool.
+
+    Args:
+        probabilities: (N, 10) model outputs on the pool; labels: (N,) true classes.
+        good, bad: how many of each (fewer when the pool has fewer).
+        rule: "confident" (the most confident correct digits and the most confidently wrong
+            ones: the clearest successes and the worst failures) or "random" (a seeded draw).
+        per_class: GOOD and BAD counts per true class instead of in total.
+        seed: seed of the "random" rule.
+    """
+    if rule not in ("confident", "random"):
+        raise ValueError(f"rule must be 'confident' or 'random', got {rule!r}")
+    predictions = probabilities.argmax(axis=1)
+    confidence = probabilities.max(axis=1)
+    rng = np.random.default_rng(seed)
+
+    def pick(candidates: np.ndarray, count: int) -> np.ndarray:
+        if rule == "random":
+            return np.sort(rng.choice(candidates, min(count, len(candidates)), replace=False))
+        return candidates[np.argsort(-confidence[candidates], kind="stable")][:count]
+
+    chosen = {"GOOD": [], "BAD": []}
+    groups = [np.arange(len(labels))] if not per_class else [np.flatnonzero(labels == c) for c in range(10)]
+    for group in groups:
+        correct = predictions[group] == labels[group]
+        chosen["GOOD"].extend(pick(group[correct], good))
+        chosen["BAD"].extend(pick(group[~correct], bad))
+    indices = np.array(chosen["GOOD"] + chosen["BAD"], dtype=np.int64)
+    kind = np.array(["GOOD"] * len(chosen["GOOD"]) + ["BAD"] * len(chosen["BAD"]))
+    return Samples(indices=indices, kind=kind, labels=np.asarray(labels)[indices], predictions=predictions[indices],
+                   confidence=confidence[indices])

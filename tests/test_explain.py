@@ -1,0 +1,188 @@
+"""The attribution methods: one contract over the registry, known answers, metrics, sanity."""
+
+import keras
+import numpy as np
+import pytest
+
+from attention_xai.errors import ConfigError
+from attention_xai.evaluate.faithfulness import (area_under_curve, average_drop_and_increase, deletion_auc, gini,
+                                                  insertion_auc, perturbation_curve)
+from attention_xai.evaluate.sanity import cascading_randomization, passes_sanity_check
+from attention_xai.explain import ATTRIBUTIONS, Attribution, Passes
+from attention_xai.explain.samples import select_samples
+from attention_xai.models import build_classifier
+from conftest import tiny_model_config
+
+FAST = {"occlusion": {"window": 7, "stride": 7}, "scorecam": {"max_N": 4}, "smoothgrad": {"samples": 4}, "lime": {"num_samples": 60},
+        "shap": {"background_size": 8, "nsamples": 8}, "integrated_gradients": {"steps": 8}}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_classifier(tiny_model_config())
+
+
+def test_registry_lists_every_method_of_the_issue():
+    assert ATTRIBUTIONS.names() == ["gradcam", "scorecam", "smoothgrad", "lime", "shap", "integrated_gradients",
+                                    "occlusion", "attention"]
+
+
+@pytest.mark.parametrize("name", ATTRIBUTIONS.names())
+def test_contract(name, model, digits):
+    targets = np.array([3, 1, 4])
+    weights = [w.copy() for w in model.get_weights()]
+    method = ATTRIBUTIONS.get(name)(batch_size=2, seed=0, **FAST.get(name, {}))
+    result = method.explain(model, digits[:3], targets)
+    assert result.method == name and result.maps.shape == (3, 28, 28) and result.maps.dtype == np.float32
+    assert np.isfinite(result.maps).all() and result.model_passes >= 3 and result.seconds > 0
+    assert result.targets.tolist() == [3, 1, 4] and result.params["seed"] == 0
+    assert not result.maps.flags.writeable  # results are immutable
+    normalized = result.normalized()
+    assert normalized.min() >= 0 and normalized.max() <= 1
+    # Explaining never changes the model.
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    # Same seed, same maps; and a batch gives what single digits give.
+    again = ATTRIBUTIONS.get(name)(batch_size=3, seed=0, **FAST.get(name, {})).explain(model, digits[:3], targets)
+    if name not in ("lime", "shap", "smoothgrad"):  # random per call order; seeded per call
+        np.testing.assert_allclose(again.maps, result.maps, rtol=1e-4, atol=1e-6)
+        single = method.explain(model, digits[1:2], targets[1:2])
+        np.testing.assert_allclose(single.maps[0], result.maps[1], rtol=1e-4, atol=1e-6)
+
+
+def _one_pixel_model(pixel):
+    """Class 0's logit is 8 * x[pixel]; a 1x1 convolution keeps a full-resolution feature map for CAMs."""
+    inputs = keras.Input((28, 28, 1), name="digits")
+    features = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="features")(inputs)
+    kernel = np.zeros((784, 10), "float32")
+    kernel[pixel[0] * 28 + pixel[1], 0] = 8.0
+    dense = keras.layers.Dense(10, activation="softmax", name="predictions")
+    outputs = dense(keras.layers.Flatten()(features))
+    dense.set_weights([kernel, np.zeros(10, "float32")])
+    return keras.Model(inputs, outputs)
+
+
+KNOWN_ANSWER = {"occlusion": {"window": 1, "stride": 1}, "lime": {"num_samples": 300, "cell": 2},
+                "shap": {"background": np.zeros((4, 28, 28, 1), "float32"), "nsamples": 32},
+                "gradcam": {"layer": "features"}, "scorecam": {"layer": "features", "max_N": None}}
+
+
+@pytest.mark.parametrize("name", [n for n in ATTRIBUTIONS.names() if n != "attention"])
+def test_a_model_that_reads_one_pixel_gets_that_pixel_ranked_first(name):
+    pixel = (13, 9)
+    model = _one_pixel_model(pixel)
+    image = np.full((1, 28, 28, 1), 0.5, "float32")
+    image[0, pixel[0], pixel[1]] = 1.0
+    maps = ATTRIBUTIONS.get(name)(**KNOWN_ANSWER.get(name, {})).explain(model, image, np.array([0])).maps[0]
+    assert maps[pixel] == pytest.approx(maps.max()) and maps[pixel] > np.median(maps)
+
+
+def test_attention_method_needs_a_spatial_attention_map(digits):
+    for attention in ("none", "se"):
+        with pytest.raises(ConfigError, match="attention"):
+            ATTRIBUTIONS.get("attention")().explain(build_classifier(tiny_model_config(attention=attention)),
+                                                    digits[:1], np.array([0]))
+
+
+def test_integrated_gradients_are_complete(model, digits):
+    targets = np.array([7, 2])
+    maps = ATTRIBUTIONS.get("integrated_gradients")(steps=128).explain(model, digits[:2], targets).maps
+    probs = model.predict(np.concatenate([digits[:2], np.zeros((1, 28, 28, 1), "float32")]), verbose=0)
+    expected = probs[[0, 1], targets] - probs[2, targets]
+    np.testing.assert_allclose(maps.sum(axis=(1, 2)), expected, atol=2e-3)
+
+
+@pytest.mark.parametrize("images, targets, message", [
+    (np.zeros((2, 28, 28, 3), "float32"), [0, 1], "shape"),
+    (np.full((2, 28, 28, 1), 2.0, "float32"), [0, 1], r"\[0, 1\]"),
+    (np.full((2, 28, 28, 1), np.nan, "float32"), [0, 1], "NaN"),
+    (np.zeros((2, 28, 28, 1), "uint8"), [0, 1], "floats"),
+    (np.zeros((2, 28, 28, 1), "float32"), [0, 10], "classes"),
+    (np.zeros((2, 28, 28, 1), "float32"), [0], "2 integer classes"),
+])
+def test_bad_inputs_are_config_errors(model, images, targets, message):
+    with pytest.raises(ConfigError, match=message):
+        ATTRIBUTIONS.get("occlusion")().explain(model, images, np.array(targets))
+
+
+def test_unknown_method_and_layer_are_config_errors(model, digits):
+    with pytest.raises(ConfigError, match="unknown attribution method 'gradcam\\+\\+'; valid: gradcam"):
+        ATTRIBUTIONS.get("gradcam++")
+    with pytest.raises(ConfigError, match="no layer named 'nope'"):
+        ATTRIBUTIONS.get("gradcam")(layer="nope").explain(model, digits[:1], np.array([0]))
+
+
+def _pixel_reader(pixel):
+    """predict(x)[:, 0] = x[pixel]; the other classes share the rest."""
+    def predict(x):
+        p = x[:, pixel[0], pixel[1], 0]
+        return np.stack([p] + [(1 - p) / 9] * 9, axis=1)
+    return predict
+
+
+def test_deletion_and_insertion_known_answer():
+    pixel = (5, 6)
+    predict = _pixel_reader(pixel)
+    image = np.ones((1, 28, 28, 1), "float32")
+    right = np.zeros((1, 28, 28), "float32")
+    right[0][pixel] = 1.0
+    wrong = 1.0 - right
+    # One pixel per step: deleting the right pixel first leaves nothing after step one.
+    curve = perturbation_curve(predict, image, np.array([0]), right, mode="deletion", steps=784)
+    assert curve[0, 0] == 1.0 and np.all(curve[0, 1:] == 0.0)
+    assert deletion_auc(predict, image, np.array([0]), right, steps=784)[0] == pytest.approx(0.5 / 784)
+    assert deletion_auc(predict, image, np.array([0]), wrong, steps=784)[0] == pytest.approx(1 - 0.5 / 784)
+    assert insertion_auc(predict, image, np.array([0]), right, steps=784)[0] == pytest.approx(1 - 0.5 / 784)
+    assert area_under_curve(np.array([[0.0, 1.0]]))[0] == pytest.approx(0.5)
+
+
+def test_average_drop_and_increase_known_answer():
+    pixel = (5, 6)
+    predict = _pixel_reader(pixel)
+    image = np.full((2, 28, 28, 1), 0.5, "float32")
+    keep = np.zeros((2, 28, 28), "float32")
+    keep[:, pixel[0], pixel[1]] = 1.0  # map 1 on the pixel: masked image keeps it
+    drop, increase = average_drop_and_increase(predict, image, np.array([0, 0]), keep)
+    assert drop == pytest.approx(0.0) and increase == 0.0
+    drop, _ = average_drop_and_increase(predict, image, np.array([0, 0]), 1.0 - keep)
+    assert drop == pytest.approx(100.0)
+
+
+def test_gini_bounds():
+    flat = np.ones((1, 28, 28))
+    spike = np.zeros((1, 28, 28))
+    spike[0, 3, 3] = 1
+    assert gini(flat)[0] == pytest.approx(0.0, abs=1e-9)
+    assert gini(spike)[0] == pytest.approx(1 - 1 / 784)
+
+
+class ImageAsMap(Attribution):
+    """An 'explanation' that ignores the model: the digit itself (an edge detector would do the same)."""
+
+    name = "image_as_map"
+
+    def attribute(self, model, images, targets):
+        return images[..., 0] + 1e-3 * np.arange(784).reshape(28, 28), Passes(forward=0), {}
+
+
+def test_randomization_check_separates_weight_dependent_methods(model, digits):
+    targets = model.predict(digits[:3], verbose=0).argmax(axis=1)
+    grad_rows = cascading_randomization(model, ATTRIBUTIONS.get("smoothgrad")(samples=8), digits[:3], targets)
+    fake_rows = cascading_randomization(model, ImageAsMap(), digits[:3], targets)
+    assert passes_sanity_check(grad_rows) and not passes_sanity_check(fake_rows)
+    assert fake_rows[-1]["spearman"] == pytest.approx(1.0)
+    _, done, _, total = grad_rows[-1]["randomized"].split()
+    assert len(grad_rows) == 3 and done == total  # the last row has every weighted layer randomised
+
+
+def test_good_and_bad_selection():
+    probabilities = np.eye(10)[[0, 1, 2, 3, 4, 5]] * 0.5 + 0.05
+    probabilities[5] = np.eye(10)[9] * 0.9 + 0.01
+    probabilities[4] = np.eye(10)[8] * 0.6 + 0.04
+    labels = np.array([0, 1, 2, 3, 4, 5])  # digits 4 and 5 are wrong, 5 the most confidently
+    samples = select_samples(probabilities, labels, good=2, bad=5)
+    assert samples.kind.tolist() == ["GOOD", "GOOD", "BAD", "BAD"]
+    assert samples.indices.tolist()[2:] == [5, 4] and samples.predictions.tolist()[2:] == [9, 8]
+    per_class = select_samples(probabilities, labels, good=1, bad=1, per_class=True)
+    assert sorted(per_class.indices.tolist()) == [0, 1, 2, 3, 4, 5]
+    random = select_samples(probabilities, labels, good=2, bad=1, rule="random", seed=3)
+    assert len(random.indices) == 3

@@ -1,0 +1,105 @@
+"""The explain command: experiment models, the --images path, errors."""
+
+import logging
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from attention_xai.artifacts import ExperimentPaths
+from attention_xai.cli import main
+from attention_xai.data.images import load_digit_images, to_mnist_digit
+from attention_xai.training import train_experiment
+from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_grid
+from conftest import tiny_experiment
+
+FAST = ["--methods", "gradcam,occlusion,attention"]
+
+
+@pytest.fixture(scope="module")
+def trained(mnist, tmp_path_factory):
+    root = tmp_path_factory.mktemp("explain")
+    paths = ExperimentPaths("tiny", root / "models", root / "reports")
+    train_experiment(tiny_experiment(epochs=1), mnist, paths, verbose=0)
+    return paths
+
+
+def test_explain_a_saved_model_writes_maps_figures_and_tables(trained, tmp_path):
+    out = tmp_path / "attr"
+    code = main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "2", "--bad", "2", *FAST])
+    assert code == 0
+    data, explanations = load_explanations(out)
+    assert [e.method for e in explanations] == ["gradcam", "occlusion", "attention"]
+    assert data["kind"].tolist() == ["GOOD", "GOOD", "BAD", "BAD"]
+    assert (data["predictions"][:2] == data["labels"][:2]).all() and (data["predictions"][2:] != data["labels"][2:]).all()
+    for name in ("attribution_grid.png", "attribution_grid.pdf", "samples.csv", "faithfulness.csv", "sanity.csv",
+                 "agreement.csv"):
+        assert (out / name).stat().st_size > 0, name
+    sanity = (out / "sanity.csv").read_text()
+    assert "pass" in sanity or "FAIL" in sanity
+    # Figures are redrawn from maps.npz alone.
+    (out / "attribution_grid.png").unlink()
+    redraw_attribution_grid(out)
+    assert (out / "attribution_grid.png").exists()
+
+
+def _write_digit_png(path, digit_uint8, scale=3, invert=True):
+    big = np.kron(digit_uint8, np.ones((scale, scale))).astype(np.uint8)
+    Image.fromarray(255 - big if invert else big).save(path)
+
+
+def test_own_images_follow_the_mnist_rules(mnist, tmp_path):
+    _write_digit_png(tmp_path / "a.png", mnist.x_test[0])                  # black on white, 84x84
+    _write_digit_png(tmp_path / "b.jpg", mnist.x_test[1], invert=False)    # white on black
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "notes.txt").write_text("ignored")
+    digits, names, skipped = load_digit_images(tmp_path)
+    assert names == ["a.png", "b.jpg"] and [n for n, _ in skipped] == ["broken.png"]
+    assert digits.shape == (2, 28, 28, 1) and digits.dtype == np.float32 and 0 <= digits.min() <= digits.max() <= 1
+    for digit, original in zip(digits, mnist.x_test[:2]):
+        correlation = np.corrcoef(digit[..., 0].ravel(), original.ravel())[0, 1]
+        assert correlation > 0.8
+    with pytest.raises(ValueError, match="empty"):
+        to_mnist_digit(np.full((40, 40), 255, np.uint8))
+
+
+def test_explain_own_images_from_the_command_line(trained, mnist, tmp_path, caplog):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(2):
+        _write_digit_png(folder / f"d{i}.png", mnist.x_test[i])
+    (folder / "zz_broken.png").write_bytes(b"\x89PNG broken")
+    out = tmp_path / "out"
+    with caplog.at_level(logging.WARNING):
+        code = main(["explain", "--model", str(trained.model), "--images", str(folder), "--out", str(out),
+                     "--no-metrics", *FAST])
+    assert code == 0 and "zz_broken.png" in caplog.text
+    data, explanations = load_explanations(out)
+    assert data["kind"].tolist() == ["INPUT", "INPUT"] and len(explanations) == 3
+    assert not (out / "faithfulness.csv").exists()
+
+
+def _one_line_error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_explain_errors_are_one_line(trained, tmp_path, capsys):
+    model = str(trained.model)
+    assert "unknown attribution method 'gradcam++'" in _one_line_error(
+        capsys, ["explain", "--model", model, "--methods", "gradcam++"])
+    assert "--images needs --model" in _one_line_error(capsys, ["explain", "quick", "--images", str(tmp_path)])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no readable digit image" in _one_line_error(
+        capsys, ["explain", "--model", model, "--images", str(empty), "--out", str(tmp_path / "o")])
+    assert "no trained model for 'nothing_here'" in _one_line_error(
+        capsys, ["explain", "quick", "--name", "nothing_here", "--models-dir", str(tmp_path)])
+    foreign = tmp_path / "foreign.keras"
+    import keras
+
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(foreign)
+    assert "a digit classifier maps" in _one_line_error(capsys, ["explain", "--model", str(foreign)])
+    assert not (tmp_path / "o").exists()
