@@ -30,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line too."""
 
     def error(self, message):
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_USER_ERROR, f"attention_xai: error: {message} (see {self.prog} --help)\n")
 
 
 def _experiment_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
@@ -117,10 +117,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of each message."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+def _configure_logging(level: int) -> None:
+    """Our messages go to stderr with a prefix; TensorFlow's chatter (retracing notes) is muted."""
+    if not log.handlers:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("[attention_xai] %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-                        format="[attention_xai] %(message)s", stream=sys.stderr)
+    _configure_logging(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
         return _COMMANDS[args.command](args) or 0
     except AttentionXaiError as exc:
@@ -216,8 +238,22 @@ def _explain(args, model, images, labels, out_dir: Path) -> Path:
     return out_dir
 
 
+SMOKE_POOL = 512
+
+
+def _explain_pool(args, data):
+    """The test digits GOOD/BAD ones are chosen from: all 10,000, or the first 512 and at
+    most 2 of each kind with --smoke."""
+    from attention_xai.data import to_model_input
+
+    if args.smoke:
+        args.good, args.bad = min(args.good, 2), min(args.bad, 2)
+        return to_model_input(data.x_test[:SMOKE_POOL]), data.y_test[:SMOKE_POOL]
+    return to_model_input(data.x_test), data.y_test
+
+
 def cmd_explain(args):
-    from attention_xai.data import load_digit_images, load_mnist, to_model_input
+    from attention_xai.data import load_digit_images, load_mnist
     from attention_xai.models import load_classifier
 
     _method_names(args.methods)  # fail on a bad method name before any loading
@@ -237,8 +273,7 @@ def cmd_explain(args):
         labels = None
         log.info("explain: %d images from %s (%d skipped)", len(names), args.images, len(skipped))
     else:
-        data = load_mnist(args.data)
-        images, labels = to_model_input(data.x_test), data.y_test
+        images, labels = _explain_pool(args, load_mnist(args.data))
     _explain(args, model, images, labels, out_dir)
     if paths is not None and paths.metrics.is_file() and args.out is None:
         from attention_xai.reporting import write_training_report
@@ -262,27 +297,21 @@ def cmd_report(args):
 
 
 def cmd_run(args):
+    from attention_xai.data import load_mnist
+    from attention_xai.models import load_classifier
     from attention_xai.reporting import write_training_report
 
     config = _config(args)
+    _method_names(args.methods)  # fail on a bad method name before training
     paths = _paths(args, config.name)
+    data = load_mnist(args.data)
     if args.reuse and _finished_with(paths, config):
         log.info("%s: reusing the finished model in %s", config.name, paths.model)
-        from attention_xai.data import load_mnist
-
-        data = load_mnist(args.data)
-        from attention_xai.models import load_classifier
-
         model = load_classifier(paths.model)
     else:
-        from attention_xai.data import load_mnist
-
-        data = load_mnist(args.data)
         model = _train(args, config, data).model
-    from attention_xai.data import to_model_input
-
-    _method_names(args.methods)
-    _explain(args, model, to_model_input(data.x_test), data.y_test, paths.report_dir / "attributions")
+    images, labels = _explain_pool(args, data)
+    _explain(args, model, images, labels, paths.report_dir / "attributions")
     index = write_training_report(paths)
     log.info("report: %s", index)
 

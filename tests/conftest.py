@@ -45,8 +45,16 @@ def tiny_experiment(name="tiny", epochs=2, **model_overrides) -> ExperimentConfi
     )
 
 
+def one_error_line(stderr: str) -> bool:
+    """The error is one line, the last one, with no traceback; lines before it may only be
+    the progress log ("[attention_xai] ...")."""
+    lines = stderr.strip().splitlines()
+    return (bool(lines) and lines[-1].startswith("attention_xai: error: ")
+            and all(line.startswith("[attention_xai] ") for line in lines[:-1]) and "Traceback" not in stderr)
+
+
 def max_abs_diff(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
-__all__ = ["NO_AUGMENTATION", "max_abs_diff", "tiny_experiment", "tiny_model_config"]
+__all__ = ["NO_AUGMENTATION", "one_error_line", "max_abs_diff", "tiny_experiment", "tiny_model_config"]

@@ -12,6 +12,7 @@ import pytest
 
 from attention_xai.artifacts import keras_home
 from attention_xai.cli import build_parser, main
+from conftest import one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +32,11 @@ def test_smoke_run_end_to_end_in_a_fresh_process(tmp_path):
     for name in ("training_curves.png", "training_curves.pdf", "confusion_matrix.png", "confusion_matrix.pdf",
                  "per_class_accuracy.csv", "summary.csv", "index.html"):
         assert (report_dir / name).stat().st_size > 0, name
+    for name in ("maps.npz", "attribution_grid.png", "faithfulness.csv", "sanity.csv", "agreement.csv"):
+        assert (report_dir / "attributions" / name).stat().st_size > 0, name
     page = (report_dir / "index.html").read_text()
     assert "training_curves.png" in page and "confusion_matrix.png" in page
+    assert "attributions/attribution_grid.png" in page and "Sanity check" in page
     # The exported model loads in a fresh process with only `import attention_xai`.
     check = ("import attention_xai, keras, numpy as np; "
              f"m = keras.saving.load_model({str(model_dir / 'model.keras')!r}); "
@@ -64,7 +68,7 @@ def test_user_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, arg
         pytest.skip("this machine has the ImageNet weights cached")
     code, err = _error_line(capsys, [*argv[:2], *_cli(tmp_path), *argv[2:]] if len(argv) > 1 else argv)
     assert code == 2
-    assert len(err.splitlines()) == 1 and message in err and "Traceback" not in err
+    assert one_error_line(err) and message in err
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").rglob("*.keras"))
 
 
@@ -72,7 +76,7 @@ def test_a_broken_experiment_file_is_a_config_error(capsys, tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from attention_xai.config import Phase\n\ndef config():\n    return Phase(epochs=-1)\n")
     code, err = _error_line(capsys, ["train", str(bad), *_cli(tmp_path)])
-    assert code == 2 and "phase epochs must be a positive integer" in err and len(err.splitlines()) == 1
+    assert code == 2 and "phase epochs must be a positive integer" in err and one_error_line(err)
 
 
 def _corrupt(path: Path) -> Path:
@@ -102,7 +106,7 @@ def _truncated(path: Path) -> Path:
 def test_evaluate_refuses_bad_model_files_in_one_line(capsys, tmp_path, make, message):
     path = make(tmp_path / "model.keras")
     code, err = _error_line(capsys, ["evaluate", "--model", str(path)])
-    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert code == 2 and message in err and one_error_line(err)
 
 
 def test_every_command_has_help(capsys):

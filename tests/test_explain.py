@@ -186,3 +186,11 @@ def test_good_and_bad_selection():
     assert sorted(per_class.indices.tolist()) == [0, 1, 2, 3, 4, 5]
     random = select_samples(probabilities, labels, good=2, bad=1, rule="random", seed=3)
     assert len(random.indices) == 3
+
+
+def test_confident_rule_spreads_near_ties_over_classes():
+    labels = np.array([8, 8, 8, 3, 1])
+    probabilities = np.eye(10)[labels] * 0.9995 + 0.00005
+    probabilities[3, 3] = probabilities[4, 1] = 0.9990  # a hair less confident than the 8s
+    samples = select_samples(probabilities, labels, good=3, bad=0)
+    assert sorted(samples.labels.tolist()) == [1, 3, 8]

@@ -11,7 +11,7 @@ from attention_xai.cli import main
 from attention_xai.data.images import load_digit_images, to_mnist_digit
 from attention_xai.training import train_experiment
 from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_grid
-from conftest import tiny_experiment
+from conftest import one_error_line, tiny_experiment
 
 FAST = ["--methods", "gradcam,occlusion,attention"]
 
@@ -82,7 +82,7 @@ def test_explain_own_images_from_the_command_line(trained, mnist, tmp_path, capl
 def _one_line_error(capsys, argv):
     code = main(argv)
     err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert code == 2 and one_error_line(err), err
     return err
 
 

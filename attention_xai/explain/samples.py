@@ -33,7 +33,9 @@ def select_samples(probabilities: np.ndarray, labels: np.ndarray, *, good: int =
         probabilities: (N, 10) model outputs on the pool; labels: (N,) true classes.
         good, bad: how many of each (fewer when the pool has fewer).
         rule: "confident" (the most confident correct digits and the most confidently wrong
-            ones: the clearest successes and the worst failures) or "random" (a seeded draw).
+            ones: the clearest successes and the worst failures; among near-ties, digits of
+            classes not yet chosen come first, so the GOOD rows are not all one class) or
+            "random" (a seeded draw).
         per_class: GOOD and BAD counts per true class instead of in total.
         seed: seed of the "random" rule.
     """
@@ -46,7 +48,15 @@ def select_samples(probabilities: np.ndarray, labels: np.ndarray, *, good: int =
     def pick(candidates: np.ndarray, count: int) -> np.ndarray:
         if rule == "random":
             return np.sort(rng.choice(candidates, min(count, len(candidates)), replace=False))
-        return candidates[np.argsort(-confidence[candidates], kind="stable")][:count]
+        # Confidence rounded to 3 decimals, so that near-ties (0.9999 vs 0.9998) let a new class first.
+        ranked = candidates[np.argsort(-np.round(confidence[candidates], 3), kind="stable")]
+        first, rest, seen = [], [], set()
+        for index in ranked:
+            (rest if labels[index] in seen else first).append(index)
+            seen.add(labels[index])
+            if len(first) == count:
+                break
+        return np.array(sorted(first, key=lambda i: -confidence[i]) + rest, dtype=np.int64)[:count]
 
     chosen = {"GOOD": [], "BAD": []}
     groups = [np.arange(len(labels))] if not per_class else [np.flatnonzero(labels == c) for c in range(10)]

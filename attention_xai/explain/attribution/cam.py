@@ -8,7 +8,9 @@ Workshops 2020.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from attention_xai.errors import ConfigError
 from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes
@@ -25,6 +27,40 @@ def default_cam_layer(model) -> str:
         if len(layer.output.shape) == 4:
             return layer.name
     raise ConfigError(f"{model.name} has no 4-D feature map for a CAM")
+
+
+def logit_view(model):
+    """For a model that ends in a softmax Dense layer: a view of it up to that layer's
+    input (it shares the model's layers, nothing is copied) and a function from the view's
+    output to the target-class logits, computed with the layer's live weights. Gradients
+    of logits do not saturate the way softmax probabilities do. None for other models."""
+    last = model.layers[-1]
+    if not isinstance(last, keras.layers.Dense) or last.activation is not keras.activations.softmax:
+        return None
+    view = keras.Model(model.input, last.input)
+
+    def score_for(targets):
+        targets = tf.constant(np.asarray(targets, dtype=np.int32))
+
+        def score(features):
+            logits = tf.matmul(features, last.kernel) + (last.bias if last.use_bias else 0.0)
+            return tf.gather(logits, targets, axis=1, batch_dims=1)
+
+        return score
+
+    return view, score_for
+
+
+def _linear_output(model):
+    """(model to visualise, clone?, modifier, score builder): the logit view when there is
+    one, else a clone whose softmax tf-keras-vis replaces by a linear output."""
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    view = logit_view(model)
+    if view is not None:
+        return view[0], {"clone": False}, view[1]
+    return model, {"clone": True, "model_modifier": ReplaceToLinear()}, lambda t: CategoricalScore(list(t))
 
 
 def _check_layer(model, name: str) -> str:
@@ -48,29 +84,30 @@ class _Cam(Attribution):
         self.layer = layer
 
     def attribute(self, model, images, targets):
-        from tf_keras_vis.utils.scores import CategoricalScore
-
         layer = _check_layer(model, self.layer or default_cam_layer(model))
         step = self._images_per_call()
+        visualizer, score_for = self._visualizer(model)
         maps = np.concatenate([
-            self._cam(model, CategoricalScore(targets[i:i + step].tolist()), images[i:i + step], layer)
+            self._cam(visualizer, score_for(targets[i:i + step]), images[i:i + step], layer)
             for i in range(0, len(images), step)])
         return maps.astype(np.float32), self._passes(model, layer, len(images)), {"layer": layer}
 
 
 @ATTRIBUTIONS.register("gradcam")
 class GradCam(_Cam):
-    """Grad-CAM on a feature map (default: the attention module's output, see
-    `default_cam_layer`), with the softmax replaced by a linear output so gradients do
-    not saturate. Args: layer (name of a 4-D layer)."""
+    """Grad-CAM of the target logit (not the saturating softmax probability; see
+    `logit_view`) on a feature map: by default the attention module's output, see
+    `default_cam_layer`. Args: layer (name of a 4-D layer)."""
 
     name = "gradcam"
 
-    def _cam(self, model, score, x, layer):
+    def _visualizer(self, model):
         from tf_keras_vis.gradcam import Gradcam
-        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 
-        cam = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True)
+        target, options, score_for = _linear_output(model)
+        return Gradcam(target, **options), score_for
+
+    def _cam(self, cam, score, x, layer):
         return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, normalize_cam=False)
 
     def _passes(self, model, layer, n):
@@ -85,12 +122,14 @@ class ScoreCam(_Cam):
     Args:
         layer: name of a 4-D layer (default as Grad-CAM).
         max_N: use only the max_N channels with the highest activations (Faster
-            Score-CAM); None uses every channel.
+            Score-CAM), for wide layers (ResNet50's 2048 channels); tf-keras-vis chooses them
+            over a whole call, so with max_N set each digit gets its own call. None (the
+            default) uses every channel and explains `batch_size` digits per call.
     """
 
     name = "scorecam"
 
-    def __init__(self, *, max_N: int | None = 16, **kwargs):  # noqa: N803 (tf-keras-vis' name)
+    def __init__(self, *, max_N: int | None = None, **kwargs):  # noqa: N803 (tf-keras-vis' name)
         super().__init__(max_N=max_N, **kwargs)
         self.max_N = max_N
 
@@ -100,10 +139,15 @@ class ScoreCam(_Cam):
         # still go through the model `batch_size` at a time.
         return 1 if self.max_N else self.batch_size
 
-    def _cam(self, model, score, x, layer):
+    def _visualizer(self, model):
         from tf_keras_vis.scorecam import Scorecam
+        from tf_keras_vis.utils.scores import CategoricalScore
 
-        cam = Scorecam(model, clone=True)
+        # Score-CAM weighs channels by softmax probabilities, as in the paper; it does not
+        # modify the model, so no copy is needed.
+        return Scorecam(model, clone=False), lambda t: CategoricalScore(list(t))
+
+    def _cam(self, cam, score, x, layer):
         return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, max_N=self.max_N,
                    batch_size=self.batch_size, normalize_cam=False)
 
@@ -115,7 +159,7 @@ class ScoreCam(_Cam):
 @ATTRIBUTIONS.register("smoothgrad")
 class SmoothGrad(Attribution):
     """SmoothGrad through tf-keras-vis `Saliency`: mean absolute gradient of the target
-    score over `samples` noisy copies of the image.
+    logit (see `logit_view`) over `samples` noisy copies of the image.
 
     References: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
 
@@ -131,15 +175,13 @@ class SmoothGrad(Attribution):
         self.samples, self.noise = samples, noise
 
     def attribute(self, model, images, targets):
-        import tensorflow as tf
         from tf_keras_vis.saliency import Saliency
-        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
-        from tf_keras_vis.utils.scores import CategoricalScore
 
         tf.random.set_seed(self.seed)  # tf-keras-vis draws its noise from TF's global generator
-        saliency = Saliency(model, model_modifier=ReplaceToLinear(), clone=True)
+        target, options, score_for = _linear_output(model)
+        saliency = Saliency(target, **options)
         maps = np.concatenate([
-            saliency(CategoricalScore(targets[i:i + self.batch_size].tolist()), images[i:i + self.batch_size],
+            saliency(score_for(targets[i:i + self.batch_size]), images[i:i + self.batch_size],
                      smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False)
             for i in range(0, len(images), self.batch_size)])
         return maps.astype(np.float32), Passes(gradient=len(images) * self.samples), {}
