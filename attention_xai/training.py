@@ -187,9 +187,13 @@ def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.
     if state_file.is_file():
         try:
             state = json.loads(state_file.read_text())
-            if state.get("config") != config.to_dict():
-                raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
-                                  f"rerun with --fresh to discard it")
+        except (OSError, ValueError) as exc:
+            raise ArtifactError(f"the checkpoint state {state_file} is unreadable ({first_line(exc)}); "
+                                f"rerun with --fresh to discard it") from None
+        if state.get("config") != config.to_dict():
+            raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
+                              f"rerun with --fresh to discard it")
+        try:
             model = keras.saving.load_model(ckpt / state["last"])
         except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"the checkpoint in {ckpt} is unreadable ({first_line(exc)}); "
