@@ -9,7 +9,7 @@ Then, in a child process, trains MobileNetV2 at 224x224 from the full 60,000-dig
 set for a few hundred steps and reports the peak resident memory, sampled along the way,
 so that growth with steps (or with the dataset) would show.
 
-    python experiments/bench_training.py [--steps 12] [--memory-steps 200] [--out FILE]
+    python experiments/bench_training.py [--steps 12] [--rounds 3] [--memory-steps 200] [--out FILE]
 
 Prints a JSON summary (and writes it to --out if given).
 """
@@ -116,6 +116,7 @@ def peak_memory_child(steps: int) -> None:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=12, help="timed training steps per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per model (best one counts)")
     parser.add_argument("--memory-steps", type=int, default=200, help="steps of the peak-memory run (0: skip)")
     parser.add_argument("--out", type=Path, help="also write the JSON summary here")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
@@ -128,8 +129,8 @@ def main(argv=None) -> dict:
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "keras": keras.__version__, "backend": keras.backend.backend(),
-              "input_path": [input_path_ratio("seed_mobilenetv2_cbam_scratch", args.steps),
-                             input_path_ratio("quick", args.steps * 10)]}
+              "input_path": [input_path_ratio("seed_mobilenetv2_cbam_scratch", args.steps, args.rounds),
+                             input_path_ratio("quick", args.steps * 10, args.rounds)]}
     if args.memory_steps:
         child = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_steps)],
                                capture_output=True, text=True, cwd=ROOT)
