@@ -18,13 +18,11 @@ import keras
 import numpy as np
 
 from attention_xai.errors import ConfigError
+from attention_xai.models.classifier import DIGIT_SHAPE
 from attention_xai.registry import Registry
 
 ATTRIBUTIONS: Registry[type["Attribution"]] = Registry("attribution method")
 """Attribution classes by name; the CLI, the report and the tests all read this."""
-
-DIGIT_SHAPE = (28, 28, 1)
-
 
 @dataclass(frozen=True)
 class Explanation:

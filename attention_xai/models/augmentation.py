@@ -1,7 +1,7 @@
 """Training-time digit distortions: rotation, translation and elastic distortion.
 
-The layer sits inside the classifier, before resizing, so they act on 28x28 digits and switch
-off by themselves at inference (`training=False`).
+The layer sits inside the classifier, before resizing, so it acts on 28x28 digits and switches
+off by itself at inference (`training=False`).
 """
 
 from __future__ import annotations

@@ -60,18 +60,21 @@ class Lime(Attribution):
         from lime import lime_image
 
         explainer = lime_image.LimeImageExplainer(random_state=self.seed)
-        lime_image.tqdm = _quiet  # lime 0.2 always draws a progress bar per digit
 
         def classify(rgb_batch):  # LIME hands over RGB copies; the model reads one channel
             return predict_in_batches(model, rgb_batch[..., :1].astype(np.float32), self.batch_size)
 
         maps = np.zeros(images.shape[:3], np.float32)
-        for i, (image, target) in enumerate(zip(images, targets)):
-            segments = self._segment(image)
-            result = explainer.explain_instance(
-                np.repeat(image, 3, axis=-1).astype(np.float64), classify, labels=(int(target),), top_labels=None,
-                hide_color=0, num_samples=self.num_samples, batch_size=self.batch_size,
-                segmentation_fn=lambda _, s=segments: s, random_seed=self.seed)
-            for segment, weight in result.local_exp[int(target)]:
-                maps[i][segments == segment] = weight
+        progress_bar, lime_image.tqdm = lime_image.tqdm, _quiet  # lime 0.2 draws a bar per digit
+        try:
+            for i, (image, target) in enumerate(zip(images, targets)):
+                segments = self._segment(image)
+                result = explainer.explain_instance(
+                    np.repeat(image, 3, axis=-1).astype(np.float64), classify, labels=(int(target),),
+                    top_labels=None, hide_color=0, num_samples=self.num_samples, batch_size=self.batch_size,
+                    segmentation_fn=lambda _, s=segments: s, random_seed=self.seed)
+                for segment, weight in result.local_exp[int(target)]:
+                    maps[i][segments == segment] = weight
+        finally:
+            lime_image.tqdm = progress_bar  # leave the library as it was found
         return maps, Passes(forward=len(images) * self.num_samples), {}
