@@ -7,10 +7,10 @@ from attention_xai.models.classifier import (attention_layers, attention_maps, b
                                               build_prepared_classifier,
                                               check_classifier, check_model_config, count_params, load_classifier,
                                               set_trainable)
-from attention_xai.models.preprocessing import BackboneNormalization, GrayscaleToRGB
+from attention_xai.models.preprocessing import BackboneNormalization, DigitResize, GrayscaleToRGB
 
 __all__ = [
-    "ATTENTION", "ATTENTION_CHOICES", "AttentionBlock", "BackboneNormalization", "Cbam", "DigitAugmentation",
+    "ATTENTION", "ATTENTION_CHOICES", "AttentionBlock", "BackboneNormalization", "Cbam", "DigitAugmentation", "DigitResize",
     "GlobalContext", "GrayscaleToRGB", "PositionAttention", "SMALL_CNN", "SqueezeExcitation", "attention_layers",
     "attention_maps", "available_backbones", "backbone_layers", "build_classifier", "build_prepared_classifier", "check_classifier",
     "check_model_config", "count_params", "load_classifier", "resolve_backbone", "set_trainable",

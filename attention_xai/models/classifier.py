@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from pathlib import Path
 
@@ -18,10 +19,13 @@ import numpy as np
 
 from attention_xai.config import ModelConfig, Trainable, check_trainable
 from attention_xai.errors import ConfigError, ModelFileError, first_line
+from attention_xai.models.attention.base import SERIALIZATION_PACKAGE
 from attention_xai.models.attention import ATTENTION, ATTENTION_CHOICES, AttentionBlock
 from attention_xai.models.augmentation import augmentation_layers
 from attention_xai.models.backbones import build_backbone, normalization_mode, resolve_backbone
-from attention_xai.models.preprocessing import BackboneNormalization, GrayscaleToRGB
+from attention_xai.models.preprocessing import BackboneNormalization, DigitResize, GrayscaleToRGB
+
+log = logging.getLogger(__name__)
 
 DIGIT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -61,7 +65,7 @@ def build_classifier(config: ModelConfig, seed: int = 0) -> keras.Model:
     for layer in augmentation_layers(config.augment, seed):
         x = layer(x)
     if config.image_size != DIGIT_SHAPE[0]:
-        x = keras.layers.Resizing(config.image_size, config.image_size, interpolation="bilinear", name="input_resize")(x)
+        x = DigitResize(config.image_size, name="input_resize")(x)
     x = GrayscaleToRGB(name="input_rgb")(x)
     x = BackboneNormalization(normalization_mode(config.backbone), name="input_normalize")(x)
     return _network(config, digits, x, seed)
@@ -184,7 +188,35 @@ def load_classifier(path: str | Path) -> keras.Model:
     except Exception as exc:
         raise ModelFileError(f"cannot load {path}: {first_line(exc)}") from None
     check_classifier(model, str(path))
-    return model
+    return replace_keras_resizing(model, str(path))
+
+
+def replace_keras_resizing(model: keras.Model, what: str = "model") -> keras.Model:
+    """`model` with every `keras.layers.Resizing` swapped for a `DigitResize` of the same
+    size (weights shared, outputs identical in inference mode).
+
+    Files saved before attention_xai 0.1.1 resize with Keras' `Resizing`, which puts the
+    whole model in training mode under a plain `model(x)` call (see `DigitResize`).
+    Models without such a layer are returned as they are.
+    """
+    if not any(isinstance(layer, keras.layers.Resizing) for layer in model.layers):
+        return model
+
+    # The graph itself records `training=True` in the call of each Resizing node (and would
+    # replay it into any replacement), so the layer and its recorded call are both rewritten.
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "Resizing":
+            layer.update(class_name="DigitResize", module=None,
+                         registered_name=f"{SERIALIZATION_PACKAGE}>DigitResize",
+                         config={"name": layer["config"]["name"], "size": layer["config"]["height"]})
+            for node in layer["inbound_nodes"]:
+                node["kwargs"].pop("training", None)
+    log.warning("%s resizes with keras.layers.Resizing, which makes a plain model(x) call train its "
+                "BatchNormalization layers; using DigitResize instead (re-save the model to keep the fix)", what)
+    repaired = keras.Model.from_config(config)
+    repaired.set_weights(model.get_weights())
+    return repaired
 
 
 def check_classifier(model, what: str = "model") -> None:

@@ -19,6 +19,36 @@ NORMALIZATION_MODES = ("tf", "caffe", "torch", "raw255", "unit")
 
 
 @keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
+class DigitResize(keras.layers.Layer):
+    """(B, H, W, C) -> (B, size, size, C), bilinear, the same arithmetic as
+    `keras.layers.Resizing(size, size, interpolation="bilinear")`.
+
+    Why not `Resizing` itself: in Keras 3.15 its `call` has `training=True` as default, and
+    a model called without a `training` argument (`model(x)`, as tf-keras-vis, Alibi,
+    Xplique and most notebooks call it) passes that True on to every BatchNormalization
+    after it, which then normalises with batch statistics and overwrites its moving
+    statistics (keras-hub issue 2776, keras PR 23166). This layer takes no `training`
+    argument, so a plain call stays in inference mode.
+
+    Args:
+        size: side of the output.
+    """
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+
+    def call(self, inputs):
+        return ops.image.resize(inputs, (self.size, self.size), interpolation="bilinear")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size, self.size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package=SERIALIZATION_PACKAGE)
 class GrayscaleToRGB(keras.layers.Layer):
     """(B, H, W, 1) -> (B, H, W, 3) by repeating the gray channel."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 
-import keras
 import numpy as np
 
 from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes
@@ -50,19 +49,13 @@ class Shap(Attribution):
 
         background = self.background if self.background is not None else training_background(
             self.background_size, self.seed)
-        # shap calls the model so that BatchNormalization updates its moving statistics;
-        # it gets a frozen copy (frozen BN runs in inference mode) and the caller's model
-        # stays as it was.
-        frozen = keras.models.clone_model(model)
-        frozen.set_weights(model.get_weights())
-        frozen.trainable = False
         maps = np.zeros(images.shape[:3], np.float32)
         np.random.seed(self.seed)  # shap draws its samples from numpy's global generator
         for target in np.unique(targets):
             rows = np.flatnonzero(targets == target)
             # shap reads the output shape from the last *layer*, so hand it the (input, output)
             # tensors of a one-output view instead of a model.
-            one_output = (frozen.inputs[0], frozen.outputs[0][:, int(target)])
+            one_output = (model.inputs[0], model.outputs[0][:, int(target)])
             explainer = shap.GradientExplainer(one_output, background, batch_size=self.batch_size)
             values = explainer.shap_values(images[rows], nsamples=self.nsamples)
             values = np.asarray(values[0] if isinstance(values, list) else values)
