@@ -2,8 +2,10 @@
 
     train EXPERIMENT     train (or resume) an experiment and export its model and metrics
     explain [EXPERIMENT] attribution maps of GOOD/BAD digits (or --images), with trust metrics
+    counterfactual [EXPERIMENT]  the smallest changes that flip GOOD/BAD digits, every method, with metrics
+    autoencoders         train the digit autoencoders the counterfactual stage shares
     report EXPERIMENT    redraw an experiment's figures and tables from saved artifacts
-    run [EXPERIMENT]     every stage in order: train, explain, report (default: quick)
+    run [EXPERIMENT]     every stage in order: train, explain, counterfactual, report (default: quick)
     evaluate --model F   test accuracy of any saved classifier
     list                 experiments, backbones and attention modules
 
@@ -72,6 +74,32 @@ def _explain_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-metrics", action="store_true", help="maps and figures only, no trust tables")
 
 
+def _counterfactual_args(parser: argparse.ArgumentParser, option: str = "--methods") -> None:
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
+    from attention_xai.models.autoencoder import AUTOENCODER_DIR
+
+    parser.add_argument(option, dest="cf_methods", default=",".join(default_methods()),
+                        help=f"comma-separated counterfactual methods, or 'all' (default: {', '.join(default_methods())}; "
+                             f"all: {', '.join(COUNTERFACTUALS.names())})")
+    parser.add_argument("--set", dest="cf_set", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                        help="a counterfactual method parameter, e.g. gradient.max_iter=100 (repeatable)")
+    parser.add_argument("--autoencoders", type=Path, default=AUTOENCODER_DIR,
+                        help=f"folder of the shared autoencoders (default: {AUTOENCODER_DIR})")
+
+
+def _target_rule(text: str):
+    from attention_xai.explain.counterfactual.analysis import TARGET_RULES
+
+    if text.strip().lstrip("-").isdigit():
+        value = int(text)
+        if not 0 <= value <= 9:
+            raise argparse.ArgumentTypeError(f"a target class must be in 0-9, got {value}")
+        return value
+    if text not in TARGET_RULES:
+        raise argparse.ArgumentTypeError(f"invalid target {text!r}; valid: {', '.join(TARGET_RULES)} or a class 0-9")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="attention_xai", description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -96,6 +124,37 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
     explain.add_argument("--name", help="artifact name, when it differs from the experiment's")
 
+    counterfactual = commands.add_parser(
+        "counterfactual", help="counterfactuals of GOOD/BAD test digits (or your own images), every method, metrics")
+    counterfactual.add_argument("experiment", nargs="?", default=None,
+                                help="experiment whose saved model to use (default: quick, unless --model)")
+    counterfactual.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model, few digits")
+    counterfactual.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
+    counterfactual.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+    _counterfactual_args(counterfactual)
+    counterfactual.add_argument("--good", type=int, default=4, help="correctly classified digits (default 4)")
+    counterfactual.add_argument("--bad", type=int, default=4, help="misclassified digits (default 4)")
+    counterfactual.add_argument("--rule", choices=["confident", "random"], default="confident",
+                                help="GOOD/BAD choice: most confident (default) or a seeded random draw")
+    counterfactual.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
+    counterfactual.add_argument("--target", type=_target_rule, default="auto",
+                                help="auto (default: BAD -> true class, GOOD -> runner-up), true, runner-up, or 0-9")
+    counterfactual.add_argument("--seed", type=int, default=0, help="seed of sampling and random methods")
+    counterfactual.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
+    counterfactual.add_argument("--images", type=Path, help="a folder of digit images (PNG/JPG, any size)")
+    counterfactual.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>/counterfactuals)")
+    counterfactual.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+    counterfactual.add_argument("--name", help="artifact name, when it differs from the experiment's")
+
+    autoencoders = commands.add_parser(
+        "autoencoders", help="train the shared and per-class digit autoencoders (prototype, IM1/IM2, CFRL)")
+    autoencoders.add_argument("--out", type=Path, default=None, help="folder (default: saved_models/autoencoders)")
+    autoencoders.add_argument("--epochs", type=int, default=10, help="epochs of the all-digit autoencoder (10)")
+    autoencoders.add_argument("--class-epochs", type=int, default=30, help="epochs of each per-class one (30)")
+    autoencoders.add_argument("--seed", type=int, default=0)
+    autoencoders.add_argument("--smoke", action="store_true", help="1 epoch each on 1,000 digits (tests)")
+    autoencoders.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+
     report = commands.add_parser("report", help="redraw figures and tables from saved artifacts")
     _experiment_args(report)
     report.add_argument("--name", help="artifact name, when it differs from the experiment's")
@@ -104,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_args(run, optional=True)
     _training_args(run)
     _explain_args(run)
+    _counterfactual_args(run, option="--cf-methods")
     run.add_argument("--reuse", action="store_true",
                      help="keep a finished model of the same config instead of retraining it")
 
@@ -288,6 +348,97 @@ def _missing_model(paths):
                         f"run `python -m attention_xai train {paths.name}` first")
 
 
+def _cf_methods(args) -> dict:
+    """Counterfactual method instances from --methods/--cf-methods and --set, validated
+    before anything is loaded."""
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+    from attention_xai.explain.counterfactual.analysis import build_counterfactual_methods
+    from attention_xai.params import parse_set_options
+
+    text = args.cf_methods.strip().lower()
+    names = COUNTERFACTUALS.names() if text == "all" else [n.strip().lower() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ConfigError("--methods names no counterfactual method")
+    for name in names:
+        COUNTERFACTUALS.get(name)  # ConfigError naming the valid methods
+    params = parse_set_options(args.cf_set, COUNTERFACTUALS.names())
+    unused = sorted(set(params) - set(names))
+    if unused:
+        raise ConfigError(f"--set names {unused[0]!r}, which is not among the methods run ({', '.join(names)})")
+    for name in names:
+        if COUNTERFACTUALS.get(name).needs_autoencoders:
+            params.setdefault(name, {}).setdefault("autoencoders", str(args.autoencoders))
+    return build_counterfactual_methods(names, params, seed=args.seed)
+
+
+def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: dict, target) -> Path:
+    from attention_xai.data import to_model_input
+    from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
+    from attention_xai.models.autoencoder import load_autoencoders
+    from attention_xai.reporting.counterfactual_report import write_counterfactual_report
+
+    if args.good < 0 or args.bad < 0:
+        raise ConfigError("--good and --bad must be >= 0")
+    autoencoders = load_autoencoders(args.autoencoders)  # fails before any search when missing
+    started = time.perf_counter()
+    analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=args.good, bad=args.bad,
+                                       rule=args.rule, per_class=args.per_class, target=target, seed=args.seed,
+                                       autoencoders=autoencoders, training_digits=to_model_input(data.x_train))
+    write_counterfactual_report(analysis, out_dir)
+    log.info("counterfactual: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.results),
+             time.perf_counter() - started, out_dir)
+    return out_dir
+
+
+def cmd_counterfactual(args):
+    from attention_xai.data import load_digit_images, load_mnist
+    from attention_xai.models import load_classifier
+
+    methods = _cf_methods(args)  # bad names and parameters fail before any loading
+    if args.images is not None and args.model is None:
+        raise ConfigError("--images needs --model (which classifier should they flip?)")
+    paths = None
+    if args.model is not None:
+        model = load_classifier(args.model)
+        out_dir = args.out or args.reports_dir / args.model.stem / "counterfactuals"
+    else:
+        config = _config(args)
+        paths = _paths(args, config.name)
+        model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
+        out_dir = args.out or paths.report_dir / "counterfactuals"
+    data = load_mnist(args.data)
+    if args.images is not None:
+        images, names, skipped = load_digit_images(args.images)
+        labels = None
+        log.info("counterfactual: %d images from %s (%d skipped)", len(names), args.images, len(skipped))
+    else:
+        images, labels = _explain_pool(args, data)
+    _counterfactuals(args, model, images, labels, out_dir, data, methods, args.target)
+    if paths is not None and paths.metrics.is_file() and args.out is None:
+        from attention_xai.reporting import write_training_report
+
+        log.info("report: %s", write_training_report(paths))
+
+
+def cmd_autoencoders(args):
+    from attention_xai.data import load_mnist, to_model_input
+    from attention_xai.models.autoencoder import AUTOENCODER_DIR, train_autoencoders
+
+    if args.epochs <= 0 or args.class_epochs <= 0:
+        raise ConfigError("--epochs and --class-epochs must be positive")
+    data = load_mnist(args.data)
+    x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
+    epochs, class_epochs = args.epochs, args.class_epochs
+    if args.smoke:
+        x_train, y_train, x_test, y_test = x_train[:1000], y_train[:1000], x_test[:200], y_test[:200]
+        epochs = class_epochs = 1
+    out = args.out or AUTOENCODER_DIR
+    started = time.perf_counter()
+    train_autoencoders(to_model_input(x_train), y_train, to_model_input(x_test), y_test, out, epochs=epochs,
+                       class_epochs=class_epochs, seed=args.seed)
+    log.info("autoencoders: 11 trained in %.0f s -> %s", time.perf_counter() - started, out)
+
+
 def cmd_report(args):
     from attention_xai.reporting import write_training_report
 
@@ -303,6 +454,7 @@ def cmd_run(args):
 
     config = _config(args)
     _method_names(args.methods)  # fail on a bad method name before training
+    cf_methods = _cf_methods(args)
     paths = _paths(args, config.name)
     data = load_mnist(args.data)
     if args.reuse and _finished_with(paths, config):
@@ -312,6 +464,7 @@ def cmd_run(args):
         model = _train(args, config, data).model
     images, labels = _explain_pool(args, data)
     _explain(args, model, images, labels, paths.report_dir / "attributions")
+    _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto")
     index = write_training_report(paths)
     log.info("report: %s", index)
 
@@ -349,7 +502,8 @@ def cmd_list(args):
     print("backbones:  ", ", ".join(available_backbones()))
 
 
-_COMMANDS = {"train": cmd_train, "explain": cmd_explain, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
+_COMMANDS = {"train": cmd_train, "explain": cmd_explain, "counterfactual": cmd_counterfactual,
+             "autoencoders": cmd_autoencoders, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -115,6 +115,8 @@ def attribution_sections(directory: Path) -> list[dict]:
 
 def write_training_report(paths: ExperimentPaths) -> Path:
     """Figures, tables and index.html for a trained experiment; returns the index path."""
+    from attention_xai.reporting.counterfactual_report import counterfactual_sections  # it imports this module
+
     metrics, history = read_metrics(paths), read_history(paths)
     out = paths.report_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -138,6 +140,7 @@ def write_training_report(paths: ExperimentPaths) -> Path:
         {"title": "Per-class accuracy (test set)", "table": ("per_class_accuracy.csv", per_class)},
         {"title": "Summary", "table": ("summary.csv", summary)},
         *attribution_sections(out / "attributions"),
+        *counterfactual_sections(out / "counterfactuals"),
     ])
     index = out / "index.html"
     write_text(index, page)

@@ -1,0 +1,174 @@
+"""The counterfactual stage as one computation: pick GOOD/BAD digits, choose their
+targets, run every method on the same digits, and measure the answers. No files are
+written here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from attention_xai.errors import ConfigError
+from attention_xai.evaluate.counterfactual import distances, im1, im2, top_k_overlap, validity, ynn
+from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
+from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, Counterfactuals
+from attention_xai.explain.samples import Samples, select_samples
+
+log = logging.getLogger(__name__)
+
+TARGET_RULES = ("auto", "true", "runner-up")
+"""auto: BAD digits towards their true class, GOOD (and unlabelled) ones towards the
+runner-up class; true; runner-up; or a class number (given as int)."""
+
+
+@dataclass(frozen=True)
+class CounterfactualAnalysis:
+    """Everything the counterfactual stage found, ready to be written or plotted."""
+
+    images: np.ndarray
+    samples: Samples
+    targets: np.ndarray
+    target_rule: str
+    results: list[Counterfactuals]
+    attributions: list[Explanation] = field(default_factory=list)
+    per_digit: list[dict] = field(default_factory=list)
+    summary: list[dict] = field(default_factory=list)
+
+
+def build_counterfactual_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *,
+                                 seed: int = 0) -> dict:
+    """Method instances by name (all registered methods when `names` is None)."""
+    params = params or {}
+    names = list(names) if names else COUNTERFACTUALS.names()
+    return {name: COUNTERFACTUALS.get(name)(seed=seed, **dict(params.get(name, {}))) for name in names}
+
+
+def choose_targets(rule: str | int, samples: Samples, probabilities: np.ndarray) -> np.ndarray:
+    """Target class per chosen digit (see TARGET_RULES); ConfigError for an unknown rule."""
+    runner_up = np.argsort(-probabilities, axis=1)[:, 1]
+    if isinstance(rule, (int, np.integer)) and not isinstance(rule, bool):
+        if not 0 <= rule < probabilities.shape[1]:
+            raise ConfigError(f"target class must be in [0, {probabilities.shape[1] - 1}], got {rule}")
+        return np.full(len(samples.indices), int(rule), np.int64)
+    if rule == "runner-up":
+        return runner_up.astype(np.int64)
+    if rule == "true":
+        if (samples.labels < 0).any():
+            raise ConfigError("--target true needs labelled digits (your own images have no true class)")
+        return samples.labels.astype(np.int64)
+    if rule == "auto":
+        return np.where(samples.kind == "BAD", samples.labels, runner_up).astype(np.int64)
+    raise ConfigError(f"unknown target rule {rule!r}; valid: {', '.join(TARGET_RULES)} or a class number")
+
+
+def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Mapping,
+                            good: int = 4, bad: int = 4, rule: str = "confident", per_class: bool = False,
+                            target: str | int = "auto", seed: int = 0, autoencoders=None,
+                            training_digits: np.ndarray | None = None, overlap_methods: Sequence[str] | None = None,
+                            batch_size: int = 256) -> CounterfactualAnalysis:
+    """GOOD/BAD selection, targets, counterfactuals of every method, and their metrics.
+
+    Args:
+        model: a digit classifier.
+        images: (N, 28, 28, 1) pool in [0, 1]; labels: (N,) true classes, or None for a
+            user's own digits (all of them are used, kind "INPUT").
+        methods: name -> `CounterfactualMethod` (see `build_counterfactual_methods`).
+        good, bad, rule, per_class, seed: see `select_samples`.
+        target: see TARGET_RULES.
+        autoencoders: `Autoencoders` for IM1/IM2 (None: those columns are left out).
+        training_digits: (M, 28, 28, 1) for yNN (None: left out).
+        overlap_methods: attribution methods whose maps of the original digits are
+            compared with where each counterfactual changes pixels (default: all).
+    """
+    images = check_images(images)
+    probabilities = predict_in_batches(model, images, batch_size)
+    if labels is None:
+        n = len(images)
+        samples = Samples(indices=np.arange(n), kind=np.array(["INPUT"] * n), labels=np.full(n, -1),
+                          predictions=probabilities.argmax(axis=1), confidence=probabilities.max(axis=1))
+    else:
+        samples = select_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class,
+                                 seed=seed)
+    if len(samples.indices) == 0:
+        raise ConfigError("no digits to explain: the pool has neither correct nor misclassified digits")
+    chosen = images[samples.indices]
+    targets = choose_targets(target, samples, probabilities[samples.indices])
+    same = np.flatnonzero(targets == samples.predictions)
+    if len(same):
+        raise ConfigError(f"target equals the model's prediction for {len(same)} chosen digit(s) "
+                          f"(e.g. a {samples.kind[same[0]]} digit predicted {samples.predictions[same[0]]}); "
+                          f"a counterfactual must change the class (with --target true, use --good 0)")
+    results = []
+    for name, method in methods.items():
+        results.append(method.generate(model, chosen, targets))
+        r = results[-1]
+        log.info("counterfactual: %s: %d/%d valid in %.1f s", name, r.valid.sum(), len(r.valid), r.seconds.sum())
+    attributions = _attributions(model, chosen, samples.predictions, overlap_methods, seed)
+    analysis = CounterfactualAnalysis(images=chosen, samples=samples, targets=targets,
+                                      target_rule=str(target), results=results, attributions=attributions)
+    per_digit, summary = measure(model, analysis, autoencoders, training_digits, batch_size)
+    analysis.per_digit.extend(per_digit)
+    analysis.summary.extend(summary)
+    return analysis
+
+
+def _attributions(model, images, classes, names, seed) -> list[Explanation]:
+    out = []
+    for name in (ATTRIBUTIONS.names() if names is None else names):
+        method = ATTRIBUTIONS.get(name)(seed=seed)
+        try:
+            out.append(method.explain(model, images, classes))
+        except ConfigError as exc:
+            if not method.needs_attention:
+                raise
+            log.info("counterfactual: no %s overlap: %s", name, exc)
+    return out
+
+
+def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training_digits=None,
+            batch_size: int = 256) -> tuple[list[dict], list[dict]]:
+    """Per-digit rows and per-method summary rows of every metric."""
+    from attention_xai.models.autoencoder import reconstruct
+
+    def predict(x):
+        return predict_in_batches(model, np.asarray(x, np.float32), batch_size)
+
+    s = analysis.samples
+    per_digit, summary = [], []
+    for r in analysis.results:
+        columns = {"valid": validity(predict, r.counterfactuals, r.targets).astype(float),
+                   **distances(r.digits, r.counterfactuals)}
+        if autoencoders is not None:
+            per_class = [lambda x, ae=ae: reconstruct(ae, x) for ae in autoencoders.per_class]
+            columns["im1"] = im1(per_class, r.counterfactuals, r.targets, s.predictions)
+            columns["im2"] = im2(per_class, lambda x: reconstruct(autoencoders.all, x), r.counterfactuals, r.targets)
+        if training_digits is not None:
+            columns["ynn"] = ynn(predict, r.counterfactuals, r.targets, training_digits)
+        for e in analysis.attributions:
+            columns[f"overlap_{e.method}"] = top_k_overlap(r.delta, e.maps, columns["l0"])
+        columns.update(forward_queries=r.forward_queries, gradient_queries=r.gradient_queries, seconds=r.seconds)
+        for i in range(len(r.digits)):
+            per_digit.append({"method": r.method, "row": i, "kind": str(s.kind[i]), "test_index": int(s.indices[i]),
+                              "true": int(s.labels[i]), "predicted": int(s.predictions[i]),
+                              "target": int(r.targets[i]), "cf_class": int(r.predictions[i]),
+                              "cf_confidence": _round(r.confidence[i]),
+                              **{key: _round(value[i]) for key, value in columns.items()}})
+        found = columns["valid"] > 0
+        row = {"method": r.method, "kind": COUNTERFACTUALS.get(r.method).kind, "digits": len(r.digits),
+               "validity": _round(found.mean())}
+        for key, value in columns.items():
+            if key in ("valid",):
+                continue
+            if key in ("forward_queries", "gradient_queries", "seconds"):
+                row[f"{key}_per_digit"] = _round(np.mean(value))
+            else:
+                row[key] = _round(np.nanmean(value[found])) if found.any() else None
+        summary.append(row)
+    return per_digit, summary
+
+
+def _round(value, digits: int = 5):
+    value = float(value)
+    return None if not np.isfinite(value) else round(value, digits)
