@@ -366,7 +366,10 @@ def _cf_methods(args) -> dict:
     if unused:
         raise ConfigError(f"--set names {unused[0]!r}, which is not among the methods run ({', '.join(names)})")
     for name in names:
-        if COUNTERFACTUALS.get(name).needs_autoencoders:
+        method = COUNTERFACTUALS.get(name)
+        if getattr(args, "smoke", False):
+            params[name] = {**method.smoke, **params.get(name, {})}
+        if method.needs_autoencoders:
             params.setdefault(name, {}).setdefault("autoencoders", str(args.autoencoders))
     return build_counterfactual_methods(names, params, seed=args.seed)
 

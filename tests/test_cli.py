@@ -37,6 +37,9 @@ def test_smoke_run_end_to_end_in_a_fresh_process(tmp_path):
     page = (report_dir / "index.html").read_text()
     assert "training_curves.png" in page and "confusion_matrix.png" in page
     assert "attributions/attribution_grid.png" in page and "Sanity check" in page
+    for name in ("counterfactuals.npz", "methods.png", "summary.csv", "per_digit.csv"):
+        assert (report_dir / "counterfactuals" / name).stat().st_size > 0, name
+    assert "counterfactuals/methods.png" in page and "Counterfactual metrics per method" in page
     # The exported model loads in a fresh process with only `import attention_xai`.
     check = ("import attention_xai, keras, numpy as np; "
              f"m = keras.saving.load_model({str(model_dir / 'model.keras')!r}); "
@@ -112,7 +115,7 @@ def test_evaluate_refuses_bad_model_files_in_one_line(capsys, tmp_path, make, me
 def test_every_command_has_help(capsys):
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
-    assert {"train", "report", "run", "evaluate", "list"} <= set(commands)
+    assert {"train", "explain", "counterfactual", "autoencoders", "report", "run", "evaluate", "list"} <= set(commands)
     for name in commands:
         with pytest.raises(SystemExit) as exit_info:
             parser.parse_args([name, "--help"])

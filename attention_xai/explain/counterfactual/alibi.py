@@ -116,6 +116,7 @@ class AlibiProto(_AlibiTf1):
     name = "alibi_proto"
     defaults = {"max_iterations": 50, "c_steps": 2, "c_init": 10.0, "kappa": 0.0, "beta": 0.1, "theta": 10.0,
                 "k": 5, "learning_rate": 0.01, "train_size": 2000}
+    smoke = {"max_iterations": 10, "c_steps": 1, "learning_rate": 0.05, "train_size": 1000}
 
     def make(self, build, predict, target):
         from alibi.explainers import CounterfactualProto
@@ -146,6 +147,7 @@ class AlibiWachter(_AlibiTf1):
     name = "alibi_wachter"
     defaults = {"max_iter": 50, "max_lam_steps": 2, "lam_init": 0.1, "target_proba": 0.6, "tol": 0.1,
                 "learning_rate": 0.1, "early_stop": 50, "distance": "l1"}
+    smoke = {"max_iter": 20}
 
     def make(self, build, predict, target):
         from alibi.explainers import Counterfactual

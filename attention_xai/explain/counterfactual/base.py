@@ -137,6 +137,7 @@ class CounterfactualMethod(ABC):
     needs_autoencoders: ClassVar[bool] = False
     per_digit: ClassVar[bool] = False  # searches one digit at a time (its seconds are its own)
     slow: ClassVar[bool] = False  # left out of the default method list (a reference that takes minutes)
+    smoke: ClassVar[Mapping[str, Any]] = {}  # smaller budgets for `--smoke` runs
 
     def __init__(self, *, seed: int = 0, batch_size: int = 256, **params):
         if not isinstance(batch_size, int) or batch_size <= 0:

@@ -28,8 +28,9 @@ class ElasticNetSearch(CounterfactualMethod):
     """
 
     kind = "white-box"
-    defaults = {"c_init": 10.0, "c_steps": 4, "max_iter": 300, "learning_rate": 0.01, "beta": 0.01, "kappa": 0.1,
+    defaults = {"c_init": 10.0, "c_steps": 4, "max_iter": 300, "learning_rate": 0.01, "beta": 0.1, "kappa": 0.1,
                 "patience": 30}
+    smoke = {"max_iter": 100, "c_steps": 2}
 
     def extra_loss(self, x_cf, rows):
         """Per-row extra terms (a tensor of shape (B,)), for subclasses; None for none."""
@@ -150,6 +151,7 @@ class SeedLoop(CounterfactualMethod):
     kind = "white-box"
     per_digit = True
     defaults = {"learning_rate": 0.1, "weight": 0.01, "max_iter": 300}
+    smoke = {"max_iter": 100}
 
     def search(self, access, digits, targets, rng):
         import time

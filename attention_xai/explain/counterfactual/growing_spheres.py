@@ -61,6 +61,7 @@ class GrowingSpheres(CounterfactualMethod):
     kind = "black-box"
     defaults = {"samples": 1000, "first_radius": 0.1, "shrink": 10.0, "min_step": 0.25, "max_shells": 60,
                 "max_zoom": 8, "sparsify": True}
+    smoke = {"samples": 200, "max_shells": 20}
 
     def search(self, access, digits, targets, rng):
         p = self.params

@@ -58,6 +58,7 @@ class Prototype(ElasticNetSearch):
     needs_autoencoders = True
     defaults = {**ElasticNetSearch.defaults, "gamma": 0.1, "theta": 1.0, "k": 10, "pool": 1000,
                 "autoencoders": str(AUTOENCODER_DIR)}
+    smoke = {"max_iter": 100, "c_steps": 2, "pool": 100}
 
     def prepare(self, access, digits, targets):
         p = self.params

@@ -1,0 +1,133 @@
+"""The counterfactual and autoencoders commands: a saved model, --images, every error."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from attention_xai.artifacts import ExperimentPaths
+from attention_xai.cli import main
+from attention_xai.data import to_model_input
+from attention_xai.models import load_classifier
+from attention_xai.models.autoencoder import train_autoencoders
+from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_figures
+from attention_xai.reporting.experiment_report import read_csv
+from attention_xai.training import train_experiment
+from conftest import one_error_line, tiny_experiment
+
+FAST = ["--methods", "gradient,growing_spheres", "--smoke"]
+
+
+@pytest.fixture(scope="module")
+def trained(mnist, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cf")
+    paths = ExperimentPaths("tiny", root / "models", root / "reports")
+    train_experiment(tiny_experiment(epochs=2), mnist, paths, verbose=0)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def autoencoders(mnist, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("ae")
+    train_autoencoders(to_model_input(mnist.x_train[:1000]), mnist.y_train[:1000], to_model_input(mnist.x_test[:200]),
+                       mnist.y_test[:200], directory, epochs=1, class_epochs=1)
+    return directory
+
+
+def _run(trained, autoencoders, out, *args):
+    return main(["counterfactual", "--model", str(trained.model), "--out", str(out), "--autoencoders",
+                 str(autoencoders), *args])
+
+
+def test_counterfactuals_of_a_saved_model(trained, autoencoders, tmp_path):
+    out = tmp_path / "cf"
+    assert _run(trained, autoencoders, out, "--good", "1", "--bad", "2", "--set", "gradient.max_iter=80", *FAST) == 0
+    data = load_counterfactual_arrays(out)
+    assert data["methods"].tolist() == ["gradient", "growing_spheres"]
+    assert data["kind"].tolist() == ["GOOD", "BAD", "BAD"]
+    # auto targets: BAD digits towards their true class, the GOOD one towards its runner-up
+    assert (data["targets"][1:] == data["labels"][1:]).all() and data["targets"][0] != data["labels"][0]
+    assert '"max_iter": 80' in str(data["params_gradient"])
+    model = load_classifier(trained.model)
+    for method in data["methods"]:
+        valid, cf = data[f"valid_{method}"], data[f"counterfactuals_{method}"]
+        assert valid.any()
+        # The saved counterfactuals are what the model says they are.
+        assert (model.predict(cf[valid], verbose=0).argmax(axis=1) == data["targets"][valid]).all()
+        assert np.isnan(cf[~valid]).all()
+    rows = read_csv(out / "per_digit.csv")
+    assert len(rows) == 6 and {"l0", "l1", "l2", "linf", "im1", "im2", "ynn", "overlap_gradcam",
+                               "forward_queries", "gradient_queries", "seconds"} <= set(rows[0])
+    summary = read_csv(out / "summary.csv")
+    assert [r["method"] for r in summary] == ["gradient", "growing_spheres"]
+    for name in ("methods.png", "methods.pdf", "counterfactual_gradient.png", "counterfactual_growing_spheres.pdf"):
+        assert (out / name).stat().st_size > 0, name
+    (out / "methods.png").unlink()
+    redraw_counterfactual_figures(out)  # from counterfactuals.npz alone
+    assert (out / "methods.png").exists()
+
+
+def test_runner_up_and_class_number_targets(trained, autoencoders, tmp_path):
+    out = tmp_path / "cf"
+    args = ["--good", "1", "--bad", "1", "--methods", "gradient", "--smoke"]
+    assert _run(trained, autoencoders, out, *args, "--target", "runner-up") == 0
+    first = load_counterfactual_arrays(out)
+    assert str(first["target_rule"]) == "runner-up" and (first["targets"] != first["predictions"]).all()
+    # A class neither digit is predicted as is a valid target for both.
+    target = next(k for k in range(10) if k not in first["predictions"])
+    assert _run(trained, autoencoders, out, *args, "--target", str(target)) == 0
+    data = load_counterfactual_arrays(out)
+    assert (data["targets"] == target).all() and str(data["target_rule"]) == str(target)
+
+
+def test_own_images(trained, autoencoders, tmp_path, mnist):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(255 - np.kron(mnist.x_test[i], np.ones((3, 3))).astype(np.uint8)).save(folder / f"{i}.png")
+    out = tmp_path / "cf"
+    assert _run(trained, autoencoders, out, "--images", str(folder), "--methods", "gradient", "--smoke") == 0
+    data = load_counterfactual_arrays(out)
+    assert data["kind"].tolist() == ["INPUT", "INPUT"] and (data["targets"] != data["predictions"]).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--methods", "gradiant"], "unknown counterfactual method 'gradiant'; valid: growing_spheres"),
+    (["--methods", "gradient", "--set", "gradient.max_iters=3"], "unknown parameter 'max_iters' for gradient; valid:"),
+    (["--methods", "gradient", "--set", "gradient.max_iter=lots"], "gradient.max_iter must be int, got 'lots'"),
+    (["--methods", "gradient", "--set", "gradient"], "--set takes method.key=value"),
+    (["--methods", "gradient", "--set", "prototype.gamma=1"], "not among the methods run"),
+    (["--methods", "gradient", "--target", "true"], "target equals the model's prediction"),
+    (["--methods", "gradient", "--target", "12"], "a target class must be in 0-9"),
+    (["--methods", "gradient", "--target", "nearest"], "invalid target 'nearest'"),
+    (["--methods", "gradient", "--good", "-1"], "--good and --bad must be >= 0"),
+])
+def test_user_errors_are_one_line_exit_2_and_write_nothing(trained, autoencoders, tmp_path, capsys, args, message):
+    out = tmp_path / "cf"
+    with pytest.raises(SystemExit) as exit_info:
+        raise SystemExit(_run(trained, autoencoders, out, "--smoke", *args))
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and one_error_line(err) and message in err, err
+    assert not out.exists()
+
+
+def test_missing_autoencoders_name_the_command(trained, tmp_path, capsys):
+    out = tmp_path / "cf"
+    code = _run(trained, tmp_path / "nowhere", out, "--smoke", "--methods", "gradient")
+    err = capsys.readouterr().err
+    assert code == 2 and one_error_line(err) and "python -m attention_xai autoencoders" in err
+    assert not out.exists()
+
+
+def test_images_of_the_wrong_range_are_refused(trained):
+    from attention_xai.errors import ConfigError
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        COUNTERFACTUALS.get("gradient")().generate(load_classifier(trained.model),
+                                                   np.full((1, 28, 28, 1), 255.0, "float32"), np.array([1]))
+
+
+def test_autoencoders_command_smoke(tmp_path):
+    assert main(["autoencoders", "--smoke", "--out", str(tmp_path / "ae")]) == 0
+    names = sorted(p.name for p in (tmp_path / "ae").iterdir())
+    assert names == ["all.keras", *[f"class_{k}.keras" for k in range(10)], "metrics.json"]
