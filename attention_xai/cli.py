@@ -4,6 +4,7 @@
     explain [EXPERIMENT] attribution maps of GOOD/BAD digits (or --images), with trust metrics
     counterfactual [EXPERIMENT]  the smallest changes that flip GOOD/BAD digits, every method, with metrics
     autoencoders         train the digit autoencoders the counterfactual stage shares
+    cfrl [EXPERIMENT]    train Alibi's CounterfactualRL policy for a saved model
     report EXPERIMENT    redraw an experiment's figures and tables from saved artifacts
     run [EXPERIMENT]     every stage in order: train, explain, counterfactual, report (default: quick)
     evaluate --model F   test accuracy of any saved classifier
@@ -20,6 +21,7 @@ import json
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from attention_xai.errors import AttentionXaiError, ConfigError
@@ -155,6 +157,20 @@ def build_parser() -> argparse.ArgumentParser:
     autoencoders.add_argument("--smoke", action="store_true", help="1 epoch each on 1,000 digits (tests)")
     autoencoders.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
 
+    cfrl = commands.add_parser(
+        "cfrl", help="train Alibi's CounterfactualRL policy for an experiment's model (minutes to hours)")
+    cfrl.add_argument("experiment", nargs="?", default=None, help="experiment whose saved model to use (default: quick)")
+    cfrl.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model")
+    cfrl.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
+    cfrl.add_argument("--reports-dir", type=Path, default=Path("reports"), help=argparse.SUPPRESS)
+    cfrl.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
+    cfrl.add_argument("--out", type=Path, help="folder (default: saved_models/<experiment>/cfrl)")
+    cfrl.add_argument("--steps", type=int, default=10000, help="actor-critic training steps (default 10,000)")
+    cfrl.add_argument("--seed", type=int, default=0)
+    cfrl.add_argument("--autoencoders", type=Path, default=Path("saved_models") / "autoencoders")
+    cfrl.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+    cfrl.add_argument("--name", help="artifact name, when it differs from the experiment's")
+
     report = commands.add_parser("report", help="redraw figures and tables from saved artifacts")
     _experiment_args(report)
     report.add_argument("--name", help="artifact name, when it differs from the experiment's")
@@ -198,6 +214,8 @@ def _configure_logging(level: int) -> None:
         log.propagate = False
     log.setLevel(level)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # Keras warns each time tf-keras-vis or SHAP pass a list where the model names its input.
+    warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,33 +330,45 @@ def _explain_pool(args, data):
     return to_model_input(data.x_test), data.y_test
 
 
-def cmd_explain(args):
+def _stage_inputs(args, stage: str):
+    """What `explain` and `counterfactual` work on: (model, its experiment paths or None
+    for --model, output folder, MNIST, digits, their labels or None for --images)."""
     from attention_xai.data import load_digit_images, load_mnist
     from attention_xai.models import load_classifier
 
-    _method_names(args.methods)  # fail on a bad method name before any loading
     if args.images is not None and args.model is None:
-        raise ConfigError("--images needs --model (which classifier should explain them?)")
+        raise ConfigError(f"--images needs --model (which classifier should the {stage} stage use?)")
     paths = None
     if args.model is not None:
         model = load_classifier(args.model)
-        out_dir = args.out or args.reports_dir / args.model.stem / "attributions"
+        out_dir = args.out or args.reports_dir / args.model.stem / stage
     else:
-        config = _config(args)
-        paths = _paths(args, config.name)
+        paths = _paths(args, _config(args).name)
         model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
-        out_dir = args.out or paths.report_dir / "attributions"
+        out_dir = args.out or paths.report_dir / stage
+    data = load_mnist(args.data)
     if args.images is not None:
         images, names, skipped = load_digit_images(args.images)
         labels = None
-        log.info("explain: %d images from %s (%d skipped)", len(names), args.images, len(skipped))
+        log.info("%s: %d images from %s (%d skipped)", stage, len(names), args.images, len(skipped))
     else:
-        images, labels = _explain_pool(args, load_mnist(args.data))
-    _explain(args, model, images, labels, out_dir)
+        images, labels = _explain_pool(args, data)
+    return model, paths, out_dir, data, images, labels
+
+
+def _refresh_report(args, paths) -> None:
+    """Rewrites the experiment's index.html after a stage wrote into its report folder."""
     if paths is not None and paths.metrics.is_file() and args.out is None:
         from attention_xai.reporting import write_training_report
 
         log.info("report: %s", write_training_report(paths))
+
+
+def cmd_explain(args):
+    _method_names(args.methods)  # fail on a bad method name before any loading
+    model, paths, out_dir, _, images, labels = _stage_inputs(args, "attributions")
+    _explain(args, model, images, labels, out_dir)
+    _refresh_report(args, paths)
 
 
 def _missing_model(paths):
@@ -371,7 +401,16 @@ def _cf_methods(args) -> dict:
             params[name] = {**method.smoke, **params.get(name, {})}
         if method.needs_autoencoders:
             params.setdefault(name, {}).setdefault("autoencoders", str(args.autoencoders))
+        if name == "alibi_cfrl":
+            params[name].setdefault("directory", str(_cfrl_directory(args)))
     return build_counterfactual_methods(names, params, seed=args.seed)
+
+
+def _cfrl_directory(args) -> Path:
+    """Where `cfrl` saved the policy of the model this command uses."""
+    if getattr(args, "model", None) is not None:
+        return args.model.parent / "cfrl"
+    return _paths(args, _config(args).name).model_dir / "cfrl"
 
 
 def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: dict, target) -> Path:
@@ -394,33 +433,32 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
 
 
 def cmd_counterfactual(args):
-    from attention_xai.data import load_digit_images, load_mnist
-    from attention_xai.models import load_classifier
-
     methods = _cf_methods(args)  # bad names and parameters fail before any loading
-    if args.images is not None and args.model is None:
-        raise ConfigError("--images needs --model (which classifier should they flip?)")
-    paths = None
-    if args.model is not None:
-        model = load_classifier(args.model)
-        out_dir = args.out or args.reports_dir / args.model.stem / "counterfactuals"
-    else:
-        config = _config(args)
-        paths = _paths(args, config.name)
-        model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
-        out_dir = args.out or paths.report_dir / "counterfactuals"
-    data = load_mnist(args.data)
-    if args.images is not None:
-        images, names, skipped = load_digit_images(args.images)
-        labels = None
-        log.info("counterfactual: %d images from %s (%d skipped)", len(names), args.images, len(skipped))
-    else:
-        images, labels = _explain_pool(args, data)
+    model, paths, out_dir, data, images, labels = _stage_inputs(args, "counterfactuals")
     _counterfactuals(args, model, images, labels, out_dir, data, methods, args.target)
-    if paths is not None and paths.metrics.is_file() and args.out is None:
-        from attention_xai.reporting import write_training_report
+    _refresh_report(args, paths)
 
-        log.info("report: %s", write_training_report(paths))
+
+def cmd_cfrl(args):
+    from attention_xai.data import load_mnist, to_model_input
+    from attention_xai.explain.counterfactual.cfrl import train_cfrl
+    from attention_xai.models import load_classifier
+    from attention_xai.models.autoencoder import load_autoencoders
+
+    if args.steps <= 0:
+        raise ConfigError("--steps must be positive")
+    if args.model is not None:
+        model, out = load_classifier(args.model), args.out or args.model.parent / "cfrl"
+    else:
+        paths = _paths(args, _config(args).name)
+        model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
+        out = args.out or paths.model_dir / "cfrl"
+    load_autoencoders(args.autoencoders)  # fails before training when missing
+    data = load_mnist(args.data)
+    record = train_cfrl(model, to_model_input(data.x_train), out, steps=args.steps, seed=args.seed,
+                        autoencoders=args.autoencoders)
+    log.info("cfrl: %d steps in %.0f s (%.1f steps/s) -> %s", record["steps"], record["train_seconds"],
+             record["steps_per_second"], out)
 
 
 def cmd_autoencoders(args):
@@ -506,7 +544,7 @@ def cmd_list(args):
 
 
 _COMMANDS = {"train": cmd_train, "explain": cmd_explain, "counterfactual": cmd_counterfactual,
-             "autoencoders": cmd_autoencoders, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
+             "autoencoders": cmd_autoencoders, "cfrl": cmd_cfrl, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
 
 if __name__ == "__main__":
     sys.exit(main())

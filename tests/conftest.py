@@ -28,6 +28,18 @@ def digits(mnist):
     return to_model_input(mnist.x_test[:16])
 
 
+@pytest.fixture(scope="session")
+def autoencoders_dir(mnist, tmp_path_factory):
+    """Eleven tiny digit autoencoders (one epoch each on 1,000 training digits), for the
+    counterfactual tests; the committed ones are for real runs."""
+    from attention_xai.models.autoencoder import train_autoencoders
+
+    directory = tmp_path_factory.mktemp("autoencoders")
+    train_autoencoders(to_model_input(mnist.x_train[:1000]), mnist.y_train[:1000], to_model_input(mnist.x_test[:200]),
+                       mnist.y_test[:200], directory, epochs=1, class_epochs=1)
+    return directory
+
+
 def tiny_model_config(**overrides) -> ModelConfig:
     """A small CNN at 32x32, no augmentation: ~65% test accuracy after 2 epochs on 1,024 digits."""
     base = ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (16, 32), "stem_stride": 2}, image_size=32,

@@ -6,9 +6,7 @@ from PIL import Image
 
 from attention_xai.artifacts import ExperimentPaths
 from attention_xai.cli import main
-from attention_xai.data import to_model_input
 from attention_xai.models import load_classifier
-from attention_xai.models.autoencoder import train_autoencoders
 from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_figures
 from attention_xai.reporting.experiment_report import read_csv
 from attention_xai.training import train_experiment
@@ -25,22 +23,14 @@ def trained(mnist, tmp_path_factory):
     return paths
 
 
-@pytest.fixture(scope="module")
-def autoencoders(mnist, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("ae")
-    train_autoencoders(to_model_input(mnist.x_train[:1000]), mnist.y_train[:1000], to_model_input(mnist.x_test[:200]),
-                       mnist.y_test[:200], directory, epochs=1, class_epochs=1)
-    return directory
-
-
 def _run(trained, autoencoders, out, *args):
     return main(["counterfactual", "--model", str(trained.model), "--out", str(out), "--autoencoders",
                  str(autoencoders), *args])
 
 
-def test_counterfactuals_of_a_saved_model(trained, autoencoders, tmp_path):
+def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
     out = tmp_path / "cf"
-    assert _run(trained, autoencoders, out, "--good", "1", "--bad", "2", "--set", "gradient.max_iter=80", *FAST) == 0
+    assert _run(trained, autoencoders_dir, out, "--good", "1", "--bad", "2", "--set", "gradient.max_iter=80", *FAST) == 0
     data = load_counterfactual_arrays(out)
     assert data["methods"].tolist() == ["gradient", "growing_spheres"]
     assert data["kind"].tolist() == ["GOOD", "BAD", "BAD"]
@@ -66,26 +56,26 @@ def test_counterfactuals_of_a_saved_model(trained, autoencoders, tmp_path):
     assert (out / "methods.png").exists()
 
 
-def test_runner_up_and_class_number_targets(trained, autoencoders, tmp_path):
+def test_runner_up_and_class_number_targets(trained, autoencoders_dir, tmp_path):
     out = tmp_path / "cf"
     args = ["--good", "1", "--bad", "1", "--methods", "gradient", "--smoke"]
-    assert _run(trained, autoencoders, out, *args, "--target", "runner-up") == 0
+    assert _run(trained, autoencoders_dir, out, *args, "--target", "runner-up") == 0
     first = load_counterfactual_arrays(out)
     assert str(first["target_rule"]) == "runner-up" and (first["targets"] != first["predictions"]).all()
     # A class neither digit is predicted as is a valid target for both.
     target = next(k for k in range(10) if k not in first["predictions"])
-    assert _run(trained, autoencoders, out, *args, "--target", str(target)) == 0
+    assert _run(trained, autoencoders_dir, out, *args, "--target", str(target)) == 0
     data = load_counterfactual_arrays(out)
     assert (data["targets"] == target).all() and str(data["target_rule"]) == str(target)
 
 
-def test_own_images(trained, autoencoders, tmp_path, mnist):
+def test_own_images(trained, autoencoders_dir, tmp_path, mnist):
     folder = tmp_path / "digits"
     folder.mkdir()
     for i in range(2):
         Image.fromarray(255 - np.kron(mnist.x_test[i], np.ones((3, 3))).astype(np.uint8)).save(folder / f"{i}.png")
     out = tmp_path / "cf"
-    assert _run(trained, autoencoders, out, "--images", str(folder), "--methods", "gradient", "--smoke") == 0
+    assert _run(trained, autoencoders_dir, out, "--images", str(folder), "--methods", "gradient", "--smoke") == 0
     data = load_counterfactual_arrays(out)
     assert data["kind"].tolist() == ["INPUT", "INPUT"] and (data["targets"] != data["predictions"]).all()
 
@@ -101,10 +91,10 @@ def test_own_images(trained, autoencoders, tmp_path, mnist):
     (["--methods", "gradient", "--target", "nearest"], "invalid target 'nearest'"),
     (["--methods", "gradient", "--good", "-1"], "--good and --bad must be >= 0"),
 ])
-def test_user_errors_are_one_line_exit_2_and_write_nothing(trained, autoencoders, tmp_path, capsys, args, message):
+def test_user_errors_are_one_line_exit_2_and_write_nothing(trained, autoencoders_dir, tmp_path, capsys, args, message):
     out = tmp_path / "cf"
     with pytest.raises(SystemExit) as exit_info:
-        raise SystemExit(_run(trained, autoencoders, out, "--smoke", *args))
+        raise SystemExit(_run(trained, autoencoders_dir, out, "--smoke", *args))
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and one_error_line(err) and message in err, err
     assert not out.exists()

@@ -49,10 +49,6 @@ def validity(predict: Predict, counterfactuals, targets) -> np.ndarray:
     return out
 
 
-def _squared_error(reconstruct: Predict, x) -> np.ndarray:
-    return ((_flat(reconstruct(np.asarray(x, np.float32))) - _flat(x)) ** 2).sum(axis=1)
-
-
 def _by_class(reconstructors, x: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """reconstructors[c](x) for each row with its own class c."""
     out = np.zeros_like(x)

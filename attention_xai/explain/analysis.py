@@ -14,7 +14,7 @@ from attention_xai.evaluate.faithfulness import (average_drop_and_increase, dele
                                                   rank_correlation)
 from attention_xai.evaluate.sanity import PASS_BELOW, cascading_randomization, passes_sanity_check
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
-from attention_xai.explain.samples import Samples, select_samples
+from attention_xai.explain.samples import Samples, pool_samples
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +78,9 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         raise ConfigError(f"target must be 'predicted' or 'true', got {target!r}")
     images = check_images(images)
     probabilities = predict_in_batches(model, images, batch_size)
+    samples = pool_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class, seed=seed)
     if labels is None:
-        n = len(images)
-        samples = Samples(indices=np.arange(n), kind=np.array(["INPUT"] * n), labels=np.full(n, -1),
-                          predictions=probabilities.argmax(axis=1), confidence=probabilities.max(axis=1))
         target = "predicted"
-    else:
-        samples = select_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class,
-                                 seed=seed)
     if len(samples.indices) == 0:
         raise ConfigError("no digits to explain: the pool has neither correct nor misclassified digits")
     chosen = images[samples.indices]

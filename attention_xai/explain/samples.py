@@ -68,3 +68,13 @@ def select_samples(probabilities: np.ndarray, labels: np.ndarray, *, good: int =
     kind = np.array(["GOOD"] * len(chosen["GOOD"]) + ["BAD"] * len(chosen["BAD"]))
     return Samples(indices=indices, kind=kind, labels=np.asarray(labels)[indices], predictions=predictions[indices],
                    confidence=confidence[indices])
+
+
+def pool_samples(probabilities: np.ndarray, labels: np.ndarray | None, **select) -> Samples:
+    """`select_samples` for a labelled pool; for an unlabelled one (a user's own images,
+    labels None) every digit, of kind "INPUT" with label -1."""
+    if labels is not None:
+        return select_samples(probabilities, labels, **select)
+    n = len(probabilities)
+    return Samples(indices=np.arange(n), kind=np.array(["INPUT"] * n), labels=np.full(n, -1),
+                   predictions=probabilities.argmax(axis=1), confidence=probabilities.max(axis=1))

@@ -8,6 +8,7 @@ __all__ = ["COUNTERFACTUALS", "CounterfactualMethod", "Counterfactuals", "ModelA
 from attention_xai.explain.counterfactual import gradient  # noqa: F401, E402, I001
 from attention_xai.explain.counterfactual import prototype  # noqa: F401, E402, I001
 from attention_xai.explain.counterfactual import alibi  # noqa: F401, E402, I001
+from attention_xai.explain.counterfactual import cfrl  # noqa: F401, E402, I001
 
 
 def default_methods() -> list[str]:

@@ -79,20 +79,25 @@ class _AlibiTf1(CounterfactualMethod):
     def search(self, access, digits, targets, rng):
         out = np.full_like(digits, np.nan)
         seconds = np.zeros(len(digits))
-        logging.getLogger("alibi").setLevel(logging.ERROR)  # "No counterfactual found!" is our valid=False
-        with ThreadPoolExecutor(max_workers=1) as worker:
-            for i in range(len(digits)):
-                def predict(x, i=i):
-                    x = np.asarray(x, np.float32).reshape(-1, *DIGIT)
-                    return worker.submit(access.predict, x, np.full(len(x), i)).result()
+        alibi_log = logging.getLogger("alibi")
+        level = alibi_log.level
+        alibi_log.setLevel(logging.CRITICAL)  # "No counterfactual found!" is our valid=False; restored below
+        try:
+            with ThreadPoolExecutor(max_workers=1) as worker:
+                for i in range(len(digits)):
+                    def predict(x, i=i):
+                        x = np.asarray(x, np.float32).reshape(-1, *DIGIT)
+                        return worker.submit(access.predict, x, np.full(len(x), i)).result()
 
-                started = time.perf_counter()
-                with _tf1_explainer() as (_, _, build):
-                    explainer = self.make(build, predict, int(targets[i]))
-                    found = self.run(explainer, digits[i], int(targets[i]))
-                seconds[i] = time.perf_counter() - started
-                if found is not None:
-                    out[i] = np.clip(np.asarray(found, np.float32).reshape(DIGIT), 0.0, 1.0)
+                    started = time.perf_counter()
+                    with _tf1_explainer() as (_, _, build):
+                        explainer = self.make(build, predict, int(targets[i]))
+                        found = self.run(explainer, digits[i], int(targets[i]))
+                    seconds[i] = time.perf_counter() - started
+                    if found is not None:
+                        out[i] = np.clip(np.asarray(found, np.float32).reshape(DIGIT), 0.0, 1.0)
+        finally:
+            alibi_log.setLevel(level)
         return out, seconds
 
 

@@ -14,7 +14,7 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.counterfactual import distances, im1, im2, top_k_overlap, validity, ynn
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, Counterfactuals
-from attention_xai.explain.samples import Samples, select_samples
+from attention_xai.explain.samples import Samples, pool_samples
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,7 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
     """
     images = check_images(images)
     probabilities = predict_in_batches(model, images, batch_size)
-    if labels is None:
-        n = len(images)
-        samples = Samples(indices=np.arange(n), kind=np.array(["INPUT"] * n), labels=np.full(n, -1),
-                          predictions=probabilities.argmax(axis=1), confidence=probabilities.max(axis=1))
-    else:
-        samples = select_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class,
-                                 seed=seed)
+    samples = pool_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class, seed=seed)
     if len(samples.indices) == 0:
         raise ConfigError("no digits to explain: the pool has neither correct nor misclassified digits")
     chosen = images[samples.indices]

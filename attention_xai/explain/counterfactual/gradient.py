@@ -143,14 +143,17 @@ class Gradient(ElasticNetSearch):
 class SeedLoop(CounterfactualMethod):
     """The original study's procedure, kept as the benchmark's reference: one digit at a
     time, Adam (learning rate 0.1) on delta, loss = cross-entropy(target) + 0.01 *
-    |delta|_2^2 with x' = clip(x + delta, 0, 1), at most 300 steps, stopping at the first
-    step whose x' the model puts in the target class (that x' is the answer).
+    |delta|_2^2 with x' = clip(x + delta, 0, 1), at most 300 steps.
+
+    Parameters: learning_rate, weight (of |delta|_2^2), max_iter, stop_when_valid (True:
+    the first x' the model puts in the target class is the answer; False: all max_iter
+    steps run and the last x' is the answer if it is valid).
     """
 
     name = "seed_loop"
     kind = "white-box"
     per_digit = True
-    defaults = {"learning_rate": 0.1, "weight": 0.01, "max_iter": 300}
+    defaults = {"learning_rate": 0.1, "weight": 0.01, "max_iter": 300, "stop_when_valid": True}
     smoke = {"max_iter": 100}
 
     def search(self, access, digits, targets, rng):
@@ -175,9 +178,14 @@ class SeedLoop(CounterfactualMethod):
                     loss = keras.losses.sparse_categorical_crossentropy(target, probabilities)[0] \
                         + p["weight"] * tf.reduce_sum(tf.square(delta))
                 access.count_gradients(np.array([i]))
-                if int(tf.argmax(probabilities[0])) == targets[i]:
+                if p["stop_when_valid"] and int(tf.argmax(probabilities[0])) == targets[i]:
                     out[i] = x_cf.numpy()[0]
                     break
                 optimizer.apply_gradients([(tape.gradient(loss, delta), delta)])
+            else:
+                last = tf.clip_by_value(x + delta, 0.0, 1.0)
+                access.forward[i] += 1
+                if int(tf.argmax(model(last, training=False)[0])) == targets[i]:
+                    out[i] = last.numpy()[0]
             seconds[i] = time.perf_counter() - started
         return out, seconds
