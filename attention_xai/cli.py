@@ -83,10 +83,27 @@ def _counterfactual_args(parser: argparse.ArgumentParser, option: str = "--metho
     parser.add_argument(option, dest="cf_methods", default=",".join(default_methods()),
                         help=f"comma-separated counterfactual methods, or 'all' (default: {', '.join(default_methods())}; "
                              f"all: {', '.join(COUNTERFACTUALS.names())})")
-    parser.add_argument("--set", dest="cf_set", action="append", default=[], metavar="METHOD.KEY=VALUE",
-                        help="a counterfactual method parameter, e.g. gradient.max_iter=100 (repeatable)")
     parser.add_argument("--autoencoders", type=Path, default=AUTOENCODER_DIR,
                         help=f"folder of the shared autoencoders (default: {AUTOENCODER_DIR})")
+
+
+def _set_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", dest="set", action="append", default=[], metavar="METHOD.KEY=VALUE",
+                        help="a method parameter, e.g. occlusion.window=3 or gradient.max_iter=100 (repeatable); "
+                             "unknown names and values of the wrong type are errors")
+
+
+def _set_params(args, ran: list[str]) -> dict[str, dict[str, str]]:
+    """--set entries by method; ConfigError for an entry whose method does not run."""
+    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+    from attention_xai.params import parse_set_options
+
+    params = parse_set_options(args.set, [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()])
+    unused = [name for name in params if name not in ran]
+    if unused:
+        raise ConfigError(f"--set names {unused[0]!r}, which is not among the methods run ({', '.join(ran)})")
+    return params
 
 
 def _target_rule(text: str):
@@ -120,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
     explain.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
     _explain_args(explain)
+    _set_args(explain)
     explain.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
     explain.add_argument("--images", type=Path, help="a folder of digit images (PNG/JPG, any size) to explain")
     explain.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>/attributions)")
@@ -134,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     counterfactual.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
     counterfactual.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
     _counterfactual_args(counterfactual)
+    _set_args(counterfactual)
     counterfactual.add_argument("--good", type=int, default=4, help="correctly classified digits (default 4)")
     counterfactual.add_argument("--bad", type=int, default=4, help="misclassified digits (default 4)")
     counterfactual.add_argument("--rule", choices=["confident", "random"], default="confident",
@@ -180,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     _training_args(run)
     _explain_args(run)
     _counterfactual_args(run, option="--cf-methods")
+    _set_args(run)
     run.add_argument("--reuse", action="store_true",
                      help="keep a finished model of the same config instead of retraining it")
 
@@ -300,13 +320,21 @@ def _method_names(text: str) -> list[str]:
     return names
 
 
-def _explain(args, model, images, labels, out_dir: Path) -> Path:
-    from attention_xai.explain.analysis import analyse, build_methods
+def _attribution_methods(args, ran: list[str] | None = None) -> dict:
+    """Attribution method instances from --methods and --set, validated before any loading."""
+    from attention_xai.explain import ATTRIBUTIONS
+
+    names = _method_names(args.methods)
+    params = _set_params(args, ran or names)
+    return {name: ATTRIBUTIONS.get(name).from_text(params.get(name, {}), seed=args.seed) for name in names}
+
+
+def _explain(args, model, images, labels, out_dir: Path, methods: dict) -> Path:
+    from attention_xai.explain.analysis import analyse
     from attention_xai.reporting.attribution_report import write_attribution_report
 
     if args.good < 0 or args.bad < 0:
         raise ConfigError("--good and --bad must be >= 0")
-    methods = build_methods(_method_names(args.methods), seed=args.seed)
     started = time.perf_counter()
     analysis = analyse(model, images, labels, methods=methods, good=args.good, bad=args.bad, rule=args.rule,
                        per_class=args.per_class, target=args.target, seed=args.seed, metrics=not args.no_metrics)
@@ -365,9 +393,9 @@ def _refresh_report(args, paths) -> None:
 
 
 def cmd_explain(args):
-    _method_names(args.methods)  # fail on a bad method name before any loading
+    methods = _attribution_methods(args)  # bad names and parameters fail before any loading
     model, paths, out_dir, _, images, labels = _stage_inputs(args, "attributions")
-    _explain(args, model, images, labels, out_dir)
+    _explain(args, model, images, labels, out_dir, methods)
     _refresh_report(args, paths)
 
 
@@ -378,12 +406,8 @@ def _missing_model(paths):
                         f"run `python -m attention_xai train {paths.name}` first")
 
 
-def _cf_methods(args) -> dict:
-    """Counterfactual method instances from --methods/--cf-methods and --set, validated
-    before anything is loaded."""
+def _cf_method_names(args) -> list[str]:
     from attention_xai.explain.counterfactual import COUNTERFACTUALS
-    from attention_xai.explain.counterfactual.analysis import build_counterfactual_methods
-    from attention_xai.params import parse_set_options
 
     text = args.cf_methods.strip().lower()
     names = COUNTERFACTUALS.names() if text == "all" else [n.strip().lower() for n in text.split(",") if n.strip()]
@@ -391,10 +415,17 @@ def _cf_methods(args) -> dict:
         raise ConfigError("--methods names no counterfactual method")
     for name in names:
         COUNTERFACTUALS.get(name)  # ConfigError naming the valid methods
-    params = parse_set_options(args.cf_set, COUNTERFACTUALS.names())
-    unused = sorted(set(params) - set(names))
-    if unused:
-        raise ConfigError(f"--set names {unused[0]!r}, which is not among the methods run ({', '.join(names)})")
+    return names
+
+
+def _cf_methods(args, ran: list[str] | None = None) -> dict:
+    """Counterfactual method instances from --methods/--cf-methods and --set, validated
+    before anything is loaded."""
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+    from attention_xai.explain.counterfactual.analysis import build_counterfactual_methods
+
+    names = _cf_method_names(args)
+    params = {name: entries for name, entries in _set_params(args, ran or names).items() if name in names}
     for name in names:
         method = COUNTERFACTUALS.get(name)
         if getattr(args, "smoke", False):
@@ -494,8 +525,9 @@ def cmd_run(args):
     from attention_xai.reporting import write_training_report
 
     config = _config(args)
-    _method_names(args.methods)  # fail on a bad method name before training
-    cf_methods = _cf_methods(args)
+    # Bad names and parameters of either stage fail before training.
+    ran = [*_method_names(args.methods), *_cf_method_names(args)]
+    methods, cf_methods = _attribution_methods(args, ran), _cf_methods(args, ran)
     paths = _paths(args, config.name)
     data = load_mnist(args.data)
     if args.reuse and _finished_with(paths, config):
@@ -504,7 +536,7 @@ def cmd_run(args):
     else:
         model = _train(args, config, data).model
     images, labels = _explain_pool(args, data)
-    _explain(args, model, images, labels, paths.report_dir / "attributions")
+    _explain(args, model, images, labels, paths.report_dir / "attributions", methods)
     _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto")
     index = write_training_report(paths)
     log.info("report: %s", index)

@@ -17,6 +17,9 @@ FAST = {"occlusion": {"window": 7, "stride": 7}, "scorecam": {"max_N": 4}, "smoo
         "shap": {"background_size": 8, "nsamples": 8}, "integrated_gradients": {"steps": 8}}
 
 
+RANDOM = ("smoothgrad", "lime", "shap")
+
+
 @pytest.fixture(scope="module")
 def model():
     return build_classifier(tiny_model_config())
@@ -41,10 +44,15 @@ def test_contract(name, model, digits):
     assert normalized.min() >= 0 and normalized.max() <= 1
     # Explaining never changes the model.
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
-    # Same seed, same maps; and a batch gives what single digits give.
-    again = ATTRIBUTIONS.get(name)(batch_size=3, seed=0, **FAST.get(name, {})).explain(model, digits[:3], targets)
-    if name not in ("lime", "shap", "smoothgrad"):  # random per call order; seeded per call
-        np.testing.assert_allclose(again.maps, result.maps, rtol=1e-4, atol=1e-6)
+    # Same seed, same maps, and numpy's global random state is left as it was.
+    state = np.random.get_state()[1].copy()
+    again = ATTRIBUTIONS.get(name)(batch_size=2, seed=0, **FAST.get(name, {})).explain(model, digits[:3], targets)
+    np.testing.assert_allclose(again.maps, result.maps, rtol=1e-4, atol=1e-6)
+    assert np.array_equal(np.random.get_state()[1], state)
+    if name in RANDOM:  # another seed draws other noise, samples or perturbations
+        other = ATTRIBUTIONS.get(name)(batch_size=2, seed=1, **FAST.get(name, {})).explain(model, digits[:3], targets)
+        assert not np.allclose(other.maps, result.maps)
+    else:  # a batch gives what single digits give
         single = method.explain(model, digits[1:2], targets[1:2])
         np.testing.assert_allclose(single.maps[0], result.maps[1], rtol=1e-4, atol=1e-6)
 
@@ -194,3 +202,34 @@ def test_confident_rule_spreads_near_ties_over_classes():
     probabilities[3, 3] = probabilities[4, 1] = 0.9990  # a hair less confident than the 8s
     samples = select_samples(probabilities, labels, good=3, bad=0)
     assert sorted(samples.labels.tolist()) == [1, 3, 8]
+
+
+@pytest.mark.parametrize("name", ATTRIBUTIONS.names())
+def test_unknown_parameters_are_refused_with_the_valid_ones(name):
+    valid = ", ".join(ATTRIBUTIONS.get(name).parameters())
+    with pytest.raises(ConfigError, match=f"unknown parameter 'windw' for {name}; valid: {valid}"):
+        ATTRIBUTIONS.get(name)(windw=3)
+
+
+def test_parameters_given_as_text_are_typed():
+    method = ATTRIBUTIONS.get("occlusion").from_text({"window": "3", "fill": "0.5"})
+    assert (method.window, method.fill, method.stride) == (3, 0.5, 2)
+    with pytest.raises(ConfigError, match="occlusion.window must be int, got 'wide'"):
+        ATTRIBUTIONS.get("occlusion").from_text({"window": "wide"})
+
+
+@pytest.mark.parametrize("window, stride", [(5, 3), (4, 2), (7, 7), (6, 4), (28, 1), (1, 1)])
+def test_occlusion_covers_every_pixel(window, stride):
+    """A model whose class-0 probability is the mean brightness: hiding any pixel lowers it."""
+    inputs = keras.Input((28, 28, 1))
+    mean = keras.layers.GlobalAveragePooling2D()(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, kernel_initializer=keras.initializers.Constant(
+        [[1.0] + [0.0] * 9]), bias_initializer=keras.initializers.Constant([0.0] + [-0.5] * 9))(mean))
+    image = np.full((1, 28, 28, 1), 0.5, "float32")
+    maps = ATTRIBUTIONS.get("occlusion")(window=window, stride=stride).explain(model, image, np.array([0])).maps[0]
+    assert (maps > 0).all(), f"uncovered rows/columns: {sorted(set(np.argwhere(maps <= 0)[:, 0]))}"
+
+
+def test_occlusion_refuses_a_stride_that_skips_pixels():
+    with pytest.raises(ConfigError, match="stride <= window"):
+        ATTRIBUTIONS.get("occlusion")(window=3, stride=5)

@@ -102,4 +102,19 @@ def test_explain_errors_are_one_line(trained, tmp_path, capsys):
 
     keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).save(foreign)
     assert "a digit classifier maps" in _one_line_error(capsys, ["explain", "--model", str(foreign)])
+    out = ["--model", model, "--out", str(tmp_path / "o"), "--methods", "occlusion,lime"]
+    assert "unknown parameter 'windw' for occlusion; valid: window, stride, fill" in _one_line_error(
+        capsys, ["explain", *out, "--set", "occlusion.windw=3"])
+    assert "lime.num_samples must be int, got 'many'" in _one_line_error(
+        capsys, ["explain", *out, "--set", "lime.num_samples=many"])
+    assert "not among the methods run" in _one_line_error(capsys, ["explain", *out, "--set", "gradcam.layer=x"])
     assert not (tmp_path / "o").exists()
+
+
+def test_set_reaches_the_method_and_is_recorded(trained, tmp_path):
+    out = tmp_path / "attr"
+    assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "1", "--bad", "1",
+                 "--methods", "occlusion", "--set", "occlusion.window=3", "--set", "occlusion.stride=3",
+                 "--no-metrics"]) == 0
+    _, explanations = load_explanations(out)
+    assert explanations[0].params["window"] == 3 and explanations[0].params["stride"] == 3

@@ -8,6 +8,8 @@ display scale (per-map min-max); metrics use the raw values.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ import numpy as np
 
 from attention_xai.errors import ConfigError
 from attention_xai.models.classifier import DIGIT_SHAPE
+from attention_xai.params import resolve_params
 from attention_xai.registry import Registry
 
 ATTRIBUTIONS: Registry[type["Attribution"]] = Registry("attribution method")
@@ -118,9 +121,33 @@ class Attribution(ABC):
     needs_attention: ClassVar[bool] = False
 
     def __init__(self, *, batch_size: int = 64, seed: int = 0, **params):
-        if batch_size <= 0:
-            raise ConfigError("batch_size must be positive")
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        unknown = [key for key in params if key not in self.parameters()]
+        if unknown:
+            raise ConfigError(f"unknown parameter {unknown[0]!r} for {self.name}; valid: "
+                              f"{', '.join(self.parameters()) or 'none'}")
         self.batch_size, self.seed, self.params = batch_size, seed, params
+
+    @classmethod
+    def parameters(cls) -> dict[str, Any]:
+        """The method's own parameters and their defaults, read from its constructor's
+        keyword-only arguments (the only valid names; `batch_size` and `seed` are shared)."""
+        out: dict[str, Any] = {}
+        for klass in cls.__mro__:  # a subclass adds to (and may re-default) its parents' parameters
+            if klass is Attribution or "__init__" not in vars(klass):
+                continue
+            for name, p in inspect.signature(klass.__init__).parameters.items():
+                if p.kind is p.KEYWORD_ONLY and name not in out:
+                    out[name] = p.default
+        return out
+
+    @classmethod
+    def from_text(cls, given: Mapping[str, Any], **shared) -> "Attribution":
+        """An instance from parameters given as text (`--set method.key=value`), each
+        checked against its default's type."""
+        return cls(**{key: value for key, value in resolve_params(cls.name, cls.parameters(), given).items()
+                      if key in given}, **shared)
 
     def explain(self, model: keras.Model, images, targets) -> Explanation:
         """Attribution maps for `images` (N, 28, 28, 1) in [0, 1] towards `targets` (N,)."""
@@ -142,3 +169,16 @@ def predict_in_batches(model: keras.Model, images: np.ndarray, batch_size: int) 
     out = [keras.ops.convert_to_numpy(model(images[i:i + batch_size], training=False))
            for i in range(0, len(images), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+
+@contextlib.contextmanager
+def numpy_seed(seed: int):
+    """Seeds numpy's global generator for the block and puts its state back afterwards,
+    for libraries that draw from it (tf-keras-vis' SmoothGrad noise, SHAP's samples):
+    the same seed gives the same maps and the caller's random state is untouched."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from attention_xai.errors import ConfigError
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, numpy_seed
 from attention_xai.models.classifier import FINAL_ATTENTION, backbone_layers
 
 
@@ -177,11 +177,11 @@ class SmoothGrad(Attribution):
     def attribute(self, model, images, targets):
         from tf_keras_vis.saliency import Saliency
 
-        tf.random.set_seed(self.seed)  # tf-keras-vis draws its noise from TF's global generator
         target, options, score_for = _linear_output(model)
         saliency = Saliency(target, **options)
-        maps = np.concatenate([
-            saliency(score_for(targets[i:i + self.batch_size]), images[i:i + self.batch_size],
-                     smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False)
-            for i in range(0, len(images), self.batch_size)])
+        with numpy_seed(self.seed):  # tf-keras-vis draws its noise from numpy's global generator
+            maps = np.concatenate([
+                saliency(score_for(targets[i:i + self.batch_size]), images[i:i + self.batch_size],
+                         smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False)
+                for i in range(0, len(images), self.batch_size)])
         return maps.astype(np.float32), Passes(gradient=len(images) * self.samples), {}

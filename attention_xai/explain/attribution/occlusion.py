@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from attention_xai.errors import ConfigError
 from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, predict_in_batches
 
 
 @ATTRIBUTIONS.register("occlusion")
 class Occlusion(Attribution):
-    """Slides a `window` x `window` patch of value `fill` with step `stride`; each pixel
-    gets the mean probability drop of the patches that cover it.
+    """Slides a `window` x `window` patch of value `fill` with step `stride` (plus a last
+    position flush with the border when the steps stop short of it); each pixel gets the
+    mean probability drop of the patches that cover it.
 
     Args:
         window: side of the occluding patch, in pixels.
@@ -25,12 +27,17 @@ class Occlusion(Attribution):
 
     def __init__(self, *, window: int = 4, stride: int = 2, fill: float = 0.0, **kwargs):
         super().__init__(window=window, stride=stride, fill=fill, **kwargs)
+        if not (isinstance(window, int) and 1 <= window <= 28 and isinstance(stride, int) and 1 <= stride <= window):
+            raise ConfigError(f"occlusion needs integers 1 <= stride <= window <= 28 (a stride longer than the "
+                              f"window leaves pixels uncovered), got window {window}, stride {stride}")
         self.window, self.stride, self.fill = window, stride, fill
 
     def attribute(self, model, images, targets):
         side = images.shape[1]
-        corners = [(r, c) for r in range(0, side - self.window + 1, self.stride)
-                   for c in range(0, side - self.window + 1, self.stride)]
+        starts = list(range(0, side - self.window + 1, self.stride))
+        if starts[-1] != side - self.window:
+            starts.append(side - self.window)  # the last window touches the border: every pixel is covered
+        corners = [(r, c) for r in starts for c in starts]
         base = predict_in_batches(model, images, self.batch_size)[np.arange(len(images)), targets]
         drops = np.zeros(images.shape[:3], np.float32)
         counts = np.zeros(images.shape[1:3], np.float32)

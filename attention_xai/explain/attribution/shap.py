@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, numpy_seed
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,14 +50,14 @@ class Shap(Attribution):
         background = self.background if self.background is not None else training_background(
             self.background_size, self.seed)
         maps = np.zeros(images.shape[:3], np.float32)
-        np.random.seed(self.seed)  # shap draws its samples from numpy's global generator
         for target in np.unique(targets):
             rows = np.flatnonzero(targets == target)
             # shap reads the output shape from the last *layer*, so hand it the (input, output)
             # tensors of a one-output view instead of a model.
             one_output = (model.inputs[0], model.outputs[0][:, int(target)])
             explainer = shap.GradientExplainer(one_output, background, batch_size=self.batch_size)
-            values = explainer.shap_values(images[rows], nsamples=self.nsamples)
+            with numpy_seed(self.seed + int(target)):  # shap draws its samples from numpy's global generator
+                values = explainer.shap_values(images[rows], nsamples=self.nsamples)
             values = np.asarray(values[0] if isinstance(values, list) else values)
             maps[rows] = values.reshape(len(rows), 28, 28, -1)[..., 0]
         return maps, Passes(gradient=len(images) * self.nsamples), {}

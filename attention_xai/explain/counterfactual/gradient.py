@@ -28,7 +28,7 @@ class ElasticNetSearch(CounterfactualMethod):
     """
 
     kind = "white-box"
-    defaults = {"c_init": 10.0, "c_steps": 4, "max_iter": 300, "learning_rate": 0.01, "beta": 0.1, "kappa": 0.1,
+    defaults = {"c_init": 10.0, "c_steps": 3, "max_iter": 300, "learning_rate": 0.01, "beta": 0.5, "kappa": 0.1,
                 "patience": 30}
     smoke = {"max_iter": 100, "c_steps": 2}
 
