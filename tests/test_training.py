@@ -49,10 +49,21 @@ def test_training_exports_a_model_metrics_and_history(mnist, paths, digits):
 
 
 def test_same_seed_repeats_on_cpu(mnist, tmp_path):
-    a = train_experiment(tiny_experiment(epochs=1), mnist, ExperimentPaths("a", tmp_path), verbose=0)
-    b = train_experiment(tiny_experiment(epochs=1), mnist, ExperimentPaths("b", tmp_path), verbose=0)
+    """Augmentation, dropout and the epoch order all draw from the seed: the same weights, bit for bit."""
+    import dataclasses
+
+    from attention_xai.config import AugmentConfig
+
+    config = tiny_experiment(epochs=1)
+    config = dataclasses.replace(config, model=dataclasses.replace(
+        config.model, augment=AugmentConfig(probability=0.5), head_dropout=0.2))
+    a = train_experiment(config, mnist, ExperimentPaths("a", tmp_path), verbose=0)
+    b = train_experiment(config, mnist, ExperimentPaths("b", tmp_path), verbose=0)
     assert a.metrics["test_loss"] == b.metrics["test_loss"]
     assert a.history[0]["loss"] == b.history[0]["loss"]
+    assert all(np.array_equal(x, y) for x, y in zip(a.model.get_weights(), b.model.get_weights()))
+    other = train_experiment(dataclasses.replace(config, seed=2), mnist, ExperimentPaths("c", tmp_path), verbose=0)
+    assert not np.array_equal(other.model.get_weights()[0], a.model.get_weights()[0])
 
 
 def test_an_interrupted_run_resumes_from_the_last_finished_epoch(mnist, paths, caplog):
