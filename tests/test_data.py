@@ -73,3 +73,10 @@ def test_batches_convert_one_batch_at_a_time_and_reshuffle_per_epoch(mnist):
     assert not np.array_equal(first, batches[0][1])
     again = DigitBatches(mnist.x_train[:100], mnist.y_train[:100], 32, shuffle=True, seed=0, epoch=1)
     np.testing.assert_array_equal(again[0][1], batches[0][1])
+
+
+def test_the_data_source_names_no_path_of_this_machine(mnist):
+    """metrics.json and index.html quote it; a venv path would tie them to one machine."""
+    import sys
+
+    assert sys.prefix not in mnist.source and not any(word.startswith("/") for word in mnist.source.split())

