@@ -8,7 +8,7 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (area_under_curve, average_drop_and_increase, deletion_auc, gini,
                                                   insertion_auc, perturbation_curve)
 from attention_xai.evaluate.sanity import cascading_randomization, passes_sanity_check
-from attention_xai.explain import ATTRIBUTIONS, Attribution, Passes
+from attention_xai.explain import ATTRIBUTIONS, Attribution, Explanation, Passes
 from attention_xai.explain.samples import select_samples
 from attention_xai.models import build_classifier
 from conftest import tiny_model_config
@@ -233,3 +233,27 @@ def test_occlusion_covers_every_pixel(window, stride):
 def test_occlusion_refuses_a_stride_that_skips_pixels():
     with pytest.raises(ConfigError, match="stride <= window"):
         ATTRIBUTIONS.get("occlusion")(window=3, stride=5)
+
+
+def test_signed_maps_keep_their_sign_and_zero():
+    maps = np.zeros((1, 28, 28), "float32")
+    maps[0, :2, :2], maps[0, 5, 5], maps[0, 9, 9] = -0.5, 1.0, 400.0  # one outlier
+    explanation = Explanation(method="x", maps=maps, targets=np.array([0]), params={"signed": True})
+    scaled = explanation.symmetric()
+    assert scaled[0, 0, 0] < 0 and scaled[0, 5, 5] > 0 and scaled[0, 20, 20] == 0 and scaled.max() == 1.0
+    assert explanation.normalized()[0, 20, 20] > 0  # min-max would put zero evidence mid-scale
+
+
+def test_grid_shows_signed_maps_on_a_diverging_map(model, digits):
+    from attention_xai.reporting.attribution import SIGNED_CMAP, UNSIGNED_CMAP, plot_attribution_grid
+
+    targets = np.array([3, 1])
+    explanations = [ATTRIBUTIONS.get("gradcam")().explain(model, digits[:2], targets),
+                    ATTRIBUTIONS.get("integrated_gradients")(steps=4).explain(model, digits[:2], targets),
+                    ATTRIBUTIONS.get("smoothgrad")(samples=2, absolute=False).explain(model, digits[:2], targets)]
+    assert [e.signed for e in explanations] == [False, True, True]
+    assert (explanations[2].maps < 0).any() and explanations[2].params["absolute"] is False
+    fig = plot_attribution_grid(digits[:2], explanations, ["a", "b"])
+    overlay = [ax.images[1] for ax in fig.axes[:6] if len(ax.images) > 1]
+    columns = {im.get_cmap().name: im.get_clim() for im in overlay}
+    assert columns == {UNSIGNED_CMAP: (0.0, 1.0), SIGNED_CMAP: (-1.0, 1.0)}

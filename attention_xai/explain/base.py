@@ -65,6 +65,19 @@ class Explanation:
         """Maps min-max scaled to [0, 1] per map (a constant map becomes all zeros)."""
         return normalize_maps(self.maps)
 
+    @property
+    def signed(self) -> bool:
+        """Whether the maps are signed evidence (see `Attribution.signed`)."""
+        return bool(self.params.get("signed", False))
+
+    def symmetric(self, percentile: float = 99.0) -> np.ndarray:
+        """Signed maps scaled to [-1, 1] per map, 0 staying 0: divided by the `percentile`
+        of |map| and clipped, so that a few extreme pixels do not wash out the rest."""
+        flat = np.abs(self.maps).reshape(len(self.maps), -1)
+        scale = np.percentile(flat, percentile, axis=1)[:, None, None]
+        scale = np.where(scale > 0, scale, np.maximum(flat.max(axis=1)[:, None, None], 1e-12))
+        return np.clip(self.maps / scale, -1.0, 1.0).astype(np.float32)
+
 
 def normalize_maps(maps: np.ndarray) -> np.ndarray:
     """(N, H, W) -> (N, H, W) in [0, 1], each map scaled by its own min and max."""
@@ -119,6 +132,9 @@ class Attribution(ABC):
 
     name: ClassVar[str]
     needs_attention: ClassVar[bool] = False
+    signed: bool = False
+    """True when maps carry evidence for (> 0) and against (< 0) the target; False for
+    maps that are >= 0 by construction (CAMs, absolute gradients, attention)."""
 
     def __init__(self, *, batch_size: int = 64, seed: int = 0, **params):
         if not isinstance(batch_size, int) or batch_size <= 0:
@@ -156,7 +172,8 @@ class Attribution(ABC):
         started = time.perf_counter()
         maps, passes, extra = self.attribute(model, images, targets)
         return Explanation(method=self.name, maps=maps, targets=targets, seconds=time.perf_counter() - started,
-                           params={**self.params, "seed": self.seed, "batch_size": self.batch_size, **extra},
+                           params={**self.params, "seed": self.seed, "batch_size": self.batch_size,
+                                   "signed": bool(self.signed), **extra},
                            forward_passes=int(passes.forward), gradient_passes=int(passes.gradient))
 
     @abstractmethod

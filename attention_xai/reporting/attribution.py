@@ -10,10 +10,17 @@ from matplotlib.figure import Figure
 from attention_xai.explain.base import Explanation
 
 
+SIGNED_CMAP, UNSIGNED_CMAP = "RdBu_r", "inferno"
+
+
 def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation], row_titles: Sequence[str],
-                          *, alpha: float = 0.55, cmap: str = "jet") -> Figure:
-    """Samples as rows, methods as columns: the digit, then each method's map (min-max
-    scaled to 0-1) over it. One colour bar for the common 0-1 scale.
+                          *, alpha: float = 0.6) -> Figure:
+    """Samples as rows, methods as columns: the digit, then each method's map over it.
+
+    Unsigned maps (CAMs, |gradient|, attention) are min-max scaled to [0, 1] on a
+    sequential map; signed maps (Integrated Gradients, SHAP, occlusion, LIME) keep their
+    sign on a diverging map centred on 0 (red: evidence for the target, blue: against),
+    scaled by the 99th percentile of |map| so a few extreme pixels do not wash it out.
 
     Args:
         images: (N, 28, 28, 1) in [0, 1].
@@ -21,21 +28,25 @@ def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation
         row_titles: one per digit (e.g. "BAD  true 4  pred 9 (0.87)").
     """
     n, m = len(images), len(explanations)
-    fig = Figure(figsize=(1.55 * (m + 1) + 0.8, 1.6 * n + 0.6), layout="constrained")
+    fig = Figure(figsize=(1.55 * (m + 1) + 1.6, 1.6 * n + 0.6), layout="constrained")
     axes = np.atleast_2d(fig.subplots(n, m + 1, squeeze=False))
-    mappable = None
+    shown = {}
+    for j, explanation in enumerate(explanations, start=1):
+        signed = explanation.signed
+        values = explanation.symmetric() if signed else explanation.normalized()
+        for i in range(n):
+            axes[i, j].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)
+            shown[signed] = axes[i, j].imshow(values[i], cmap=SIGNED_CMAP if signed else UNSIGNED_CMAP,
+                                              vmin=-1 if signed else 0, vmax=1, alpha=alpha)
+        axes[0, j].set_title(f"{explanation.method}{' (signed)' if signed else ''}", fontsize=8)
     for i in range(n):
-        digit = images[i, ..., 0]
-        axes[i, 0].imshow(digit, cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)
         axes[i, 0].set_title(row_titles[i], fontsize=7, loc="left")
-        for j, explanation in enumerate(explanations, start=1):
-            axes[i, j].imshow(digit, cmap="gray", vmin=0, vmax=1)
-            mappable = axes[i, j].imshow(explanation.normalized()[i], cmap=cmap, vmin=0, vmax=1, alpha=alpha)
-            if i == 0:
-                axes[i, j].set_title(explanation.method, fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    if mappable is not None:
-        fig.colorbar(mappable, ax=axes, shrink=0.6, label="attribution (min-max per map)")
+    if False in shown:
+        fig.colorbar(shown[False], ax=axes, shrink=0.45, label="unsigned: min-max per map")
+    if True in shown:
+        fig.colorbar(shown[True], ax=axes, shrink=0.45, label="signed: / 99th pct of |map| (red for, blue against)")
     return fig

@@ -158,21 +158,28 @@ class ScoreCam(_Cam):
 
 @ATTRIBUTIONS.register("smoothgrad")
 class SmoothGrad(Attribution):
-    """SmoothGrad through tf-keras-vis `Saliency`: mean absolute gradient of the target
-    logit (see `logit_view`) over `samples` noisy copies of the image.
+    """SmoothGrad through tf-keras-vis `Saliency`: the mean gradient of the target logit
+    (see `logit_view`) over `samples` noisy copies of the image. `absolute=True` (the
+    default, tf-keras-vis' own) averages |gradient|, an unsigned map; `absolute=False`
+    averages the signed gradients, as Smilkov et al. define it.
 
     References: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
 
     Args:
         samples: noisy copies per image.
         noise: noise standard deviation as a fraction of the image's value range.
+        absolute: average |gradient| (True) or the signed gradient (False).
     """
 
     name = "smoothgrad"
 
-    def __init__(self, *, samples: int = 20, noise: float = 0.2, **kwargs):
-        super().__init__(samples=samples, noise=noise, **kwargs)
-        self.samples, self.noise = samples, noise
+    def __init__(self, *, samples: int = 20, noise: float = 0.2, absolute: bool = True, **kwargs):
+        super().__init__(samples=samples, noise=noise, absolute=absolute, **kwargs)
+        self.samples, self.noise, self.absolute = samples, noise, absolute
+
+    @property
+    def signed(self) -> bool:
+        return not self.absolute
 
     def attribute(self, model, images, targets):
         from tf_keras_vis.saliency import Saliency
@@ -182,6 +189,7 @@ class SmoothGrad(Attribution):
         with numpy_seed(self.seed):  # tf-keras-vis draws its noise from numpy's global generator
             maps = np.concatenate([
                 saliency(score_for(targets[i:i + self.batch_size]), images[i:i + self.batch_size],
-                         smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False)
+                         smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False,
+                         **({} if self.absolute else {"gradient_modifier": None}))
                 for i in range(0, len(images), self.batch_size)])
         return maps.astype(np.float32), Passes(gradient=len(images) * self.samples), {}

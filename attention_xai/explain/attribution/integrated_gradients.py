@@ -37,6 +37,7 @@ class IntegratedGradients(Attribution):
     """
 
     name = "integrated_gradients"
+    signed = True
 
     def __init__(self, *, steps: int = 32, baseline: float = 0.0, **kwargs):
         super().__init__(steps=steps, baseline=baseline, **kwargs)

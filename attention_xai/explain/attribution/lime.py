@@ -40,6 +40,7 @@ class Lime(Attribution):
     """
 
     name = "lime"
+    signed = True
 
     def __init__(self, *, num_samples: int = 500, segmentation: str = "grid", cell: int = 4, n_segments: int = 40,
                  **kwargs):

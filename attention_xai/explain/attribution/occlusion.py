@@ -24,6 +24,7 @@ class Occlusion(Attribution):
     """
 
     name = "occlusion"
+    signed = True
 
     def __init__(self, *, window: int = 4, stride: int = 2, fill: float = 0.0, **kwargs):
         super().__init__(window=window, stride=stride, fill=fill, **kwargs)

@@ -37,6 +37,7 @@ class Shap(Attribution):
     """
 
     name = "shap"
+    signed = True
 
     def __init__(self, *, background_size: int = 64, nsamples: int = 64, background: np.ndarray | None = None,
                  **kwargs):
