@@ -257,3 +257,19 @@ def test_grid_shows_signed_maps_on_a_diverging_map(model, digits):
     overlay = [ax.images[1] for ax in fig.axes[:6] if len(ax.images) > 1]
     columns = {im.get_cmap().name: im.get_clim() for im in overlay}
     assert columns == {UNSIGNED_CMAP: (0.0, 1.0), SIGNED_CMAP: (-1.0, 1.0)}
+
+
+def test_average_drop_masks_by_the_positive_part():
+    """Min-max scaling would turn 'no evidence' into full evidence next to negative values,
+    and stretch a map that is everywhere near its maximum; the positive part does neither."""
+    pixel = (5, 6)
+    predict = _pixel_reader(pixel)
+    image = np.full((1, 28, 28, 1), 0.5, "float32")
+    against = np.full((1, 28, 28), -1.0, "float32")
+    against[0][pixel] = 0.0  # no evidence for the target anywhere: everything is masked
+    drop, _ = average_drop_and_increase(predict, image, np.array([0]), against)
+    assert drop == pytest.approx(100.0)  # min-max scaling gave the pixel 1.0: a drop of 0
+    flat = np.full((1, 28, 28), 0.85, "float32")  # an attention-like map, all near its max
+    flat[0][pixel], flat[0, 0, 0] = 0.9, 1.0
+    drop, _ = average_drop_and_increase(predict, image, np.array([0]), flat)
+    assert drop == pytest.approx(10.0, abs=1e-4)  # 0.9 / 1.0 kept; min-max would keep 1/3: a 67% drop

@@ -2,6 +2,15 @@
 
 Pure functions: arrays (and a prediction function) in, numbers out. `predict` maps
 (N, 28, 28, 1) float32 digits to (N, 10) class probabilities.
+
+Sign rules (the one place they are stated; maps may be signed or >= 0):
+* deletion / insertion rank pixels by the signed value: evidence against the target
+  comes last, so it is deleted (inserted) last;
+* Average Drop / Increase in Confidence mask the digit by the positive part of the map
+  divided by its maximum (the measure is defined for non-negative maps);
+* Gini, the sanity check and the agreement with the attention map use |map|.
+Deletion sets pixels to 0 and insertion starts from an all-0 (black) canvas, MNIST's
+background; the RISE authors insert into a blurred copy of the image instead.
 """
 
 from __future__ import annotations
@@ -76,7 +85,8 @@ def insertion_auc(predict: Predict, images, targets, maps, *, steps: int = 28, b
 def average_drop_and_increase(predict: Predict, images, targets, maps) -> tuple[float, float]:
     """Average Drop (%) and Increase in Confidence (%) of the image masked by its map.
 
-    The map is min-max scaled to [0, 1] and multiplies the image; Y is the target
+    The positive part of the map, divided by its maximum, multiplies the image (a map
+    with no positive value masks everything); Y is the target
     probability of the image, O of the masked image. Average Drop = mean(max(0, Y - O) / Y)
     x 100 (lower is better); Increase in Confidence = share of images with O > Y, x 100
     (higher is better).
@@ -84,14 +94,19 @@ def average_drop_and_increase(predict: Predict, images, targets, maps) -> tuple[
     References: Chattopadhay et al., "Grad-CAM++", WACV 2018; used by Wang et al.,
     "Score-CAM", CVPR Workshops 2020.
     """
-    from attention_xai.explain.base import normalize_maps
-
-    masked = (images * normalize_maps(maps)[..., None]).astype(np.float32)
+    masked = (images * positive_part_mask(maps)[..., None]).astype(np.float32)
     y = _target_probability(predict, images, targets)
     o = _target_probability(predict, masked, targets)
     drop = float(np.mean(np.maximum(0.0, y - o) / np.maximum(y, 1e-12)) * 100)
     increase = float(np.mean(o > y) * 100)
     return drop, increase
+
+
+def positive_part_mask(maps: np.ndarray) -> np.ndarray:
+    """max(map, 0) / max(map) per map, in [0, 1] (all 0 where a map has no positive value)."""
+    positive = np.maximum(np.asarray(maps, dtype=np.float64), 0.0)
+    top = positive.reshape(len(positive), -1).max(axis=1)[:, None, None]
+    return np.where(top > 0, positive / np.where(top > 0, top, 1.0), 0.0)
 
 
 def gini(maps: np.ndarray) -> np.ndarray:

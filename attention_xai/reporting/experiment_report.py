@@ -87,10 +87,11 @@ ATTRIBUTION_TABLES = (
      "Maps explain the predicted class."),
     ("faithfulness", "How faithful is each map",
      "Deletion AUC (lower is better) and insertion AUC (higher is better): target probability while "
-     "pixels are removed from the digit (set to 0) or added to a black canvas, most important first, "
-     "in 28 steps of 28 pixels. Average Drop (lower is better) and Increase in Confidence (higher is "
-     "better) of the digit multiplied by its 0-1 map. Gini: sparseness of the map. Cost: wall time and "
-     "single-image model passes per digit."),
+     "pixels are removed from the digit (set to 0) or added to a black canvas, ranked by the map's "
+     "signed value, most important first, in 28 steps of 28 pixels. Average Drop (lower is better) and "
+     "Increase in Confidence (higher is better) of the digit multiplied by the positive part of its map "
+     "(divided by the map's maximum). Gini: sparseness of |map|. Cost: wall time and single-image model "
+     "passes per digit."),
     ("sanity", "Sanity check: model-parameter randomization",
      "Layers are randomised from the output down; Spearman correlation of |original map| with "
      "|randomised map|. A method whose maps do not change when every layer is random fails."),
