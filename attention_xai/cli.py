@@ -37,6 +37,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"attention_xai: error: {message} (see {self.prog} --help)\n")
 
 
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _experiment_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
     if optional:
         parser.add_argument("experiment", nargs="?", default=None,
@@ -55,7 +77,7 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone", help="override the experiment's backbone (name gets a suffix)")
     parser.add_argument("--attention", help="override the attention module: none, se, cbam, pam, gc")
     parser.add_argument("--weights", help="override the weights: none, imagenet or a file")
-    parser.add_argument("--image-size", type=int, help="override the input size of the backbone")
+    parser.add_argument("--image-size", type=_positive, help="override the input size of the backbone")
     parser.add_argument("--name", help="artifact name (default: the experiment's, plus override suffixes)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -65,8 +87,8 @@ def _explain_args(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--methods", default=",".join(ATTRIBUTIONS.names()),
                         help=f"comma-separated attribution methods (default: all: {', '.join(ATTRIBUTIONS.names())})")
-    parser.add_argument("--good", type=int, default=4, help="correctly classified digits to explain (default 4)")
-    parser.add_argument("--bad", type=int, default=4, help="misclassified digits to explain (default 4)")
+    parser.add_argument("--good", type=_count, default=4, help="correctly classified digits to explain (default 4)")
+    parser.add_argument("--bad", type=_count, default=4, help="misclassified digits to explain (default 4)")
     parser.add_argument("--rule", choices=["confident", "random"], default="confident",
                         help="GOOD/BAD choice: most confident (default) or a seeded random draw")
     parser.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
@@ -153,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     counterfactual.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
     _counterfactual_args(counterfactual)
     _set_args(counterfactual)
-    counterfactual.add_argument("--good", type=int, default=4, help="correctly classified digits (default 4)")
-    counterfactual.add_argument("--bad", type=int, default=4, help="misclassified digits (default 4)")
+    counterfactual.add_argument("--good", type=_count, default=4, help="correctly classified digits (default 4)")
+    counterfactual.add_argument("--bad", type=_count, default=4, help="misclassified digits (default 4)")
     counterfactual.add_argument("--rule", choices=["confident", "random"], default="confident",
                                 help="GOOD/BAD choice: most confident (default) or a seeded random draw")
     counterfactual.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
@@ -170,8 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     autoencoders = commands.add_parser(
         "autoencoders", help="train the shared and per-class digit autoencoders (prototype, IM1/IM2, CFRL)")
     autoencoders.add_argument("--out", type=Path, default=None, help="folder (default: saved_models/autoencoders)")
-    autoencoders.add_argument("--epochs", type=int, default=10, help="epochs of the all-digit autoencoder (10)")
-    autoencoders.add_argument("--class-epochs", type=int, default=30, help="epochs of each per-class one (30)")
+    autoencoders.add_argument("--epochs", type=_positive, default=10, help="epochs of the all-digit autoencoder (10)")
+    autoencoders.add_argument("--class-epochs", type=_positive, default=30, help="epochs of each per-class one (30)")
     autoencoders.add_argument("--seed", type=int, default=0)
     autoencoders.add_argument("--smoke", action="store_true", help="1 epoch each on 1,000 digits (tests)")
     autoencoders.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
@@ -184,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     cfrl.add_argument("--reports-dir", type=Path, default=Path("reports"), help=argparse.SUPPRESS)
     cfrl.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
     cfrl.add_argument("--out", type=Path, help="folder (default: saved_models/<experiment>/cfrl)")
-    cfrl.add_argument("--steps", type=int, default=10000, help="actor-critic training steps (default 10,000)")
+    cfrl.add_argument("--steps", type=_positive, default=10000, help="actor-critic training steps (default 10,000)")
     cfrl.add_argument("--seed", type=int, default=0)
     cfrl.add_argument("--autoencoders", type=Path, default=Path("saved_models") / "autoencoders")
     cfrl.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
@@ -206,8 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="accuracy of a saved .keras classifier on the MNIST test set")
     evaluate.add_argument("--model", type=Path, required=True, help="path to a .keras file")
     evaluate.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
-    evaluate.add_argument("--limit", type=int, help="only the first N test digits")
-    evaluate.add_argument("--batch-size", type=int, default=256)
+    evaluate.add_argument("--limit", type=_positive, help="only the first N test digits")
+    evaluate.add_argument("--batch-size", type=_positive, default=256)
 
     commands.add_parser("list", help="experiments, backbones and attention modules")
     return parser
@@ -270,7 +292,7 @@ def _config(args):
     if getattr(args, "weights", None):
         overrides["weights"] = None if args.weights.lower() == "none" else args.weights
         suffix.append("imagenet" if args.weights == "imagenet" else "weights")
-    if getattr(args, "image_size", None):
+    if getattr(args, "image_size", None) is not None:
         overrides["image_size"] = args.image_size
         suffix.append(str(args.image_size))
     if overrides:

@@ -89,7 +89,7 @@ def test_own_images(trained, autoencoders_dir, tmp_path, mnist):
     (["--methods", "gradient", "--target", "true"], "target equals the model's prediction"),
     (["--methods", "gradient", "--target", "12"], "a target class must be in 0-9"),
     (["--methods", "gradient", "--target", "nearest"], "invalid target 'nearest'"),
-    (["--methods", "gradient", "--good", "-1"], "--good and --bad must be >= 0"),
+    (["--methods", "gradient", "--good", "-1"], "argument --good: must be >= 0, got -1"),
 ])
 def test_user_errors_are_one_line_exit_2_and_write_nothing(trained, autoencoders_dir, tmp_path, capsys, args, message):
     out = tmp_path / "cf"
@@ -121,3 +121,15 @@ def test_autoencoders_command_smoke(tmp_path):
     assert main(["autoencoders", "--smoke", "--out", str(tmp_path / "ae")]) == 0
     names = sorted(p.name for p in (tmp_path / "ae").iterdir())
     assert names == ["all.keras", *[f"class_{k}.keras" for k in range(10)], "metrics.json"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["autoencoders", "--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+    (["cfrl", "--steps", "-5"], "argument --steps: must be >= 1"),
+    (["counterfactual", "--bad", "two"], "argument --bad: expected an integer, got 'two'"),
+])
+def test_counts_are_validated_when_parsed(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and one_error_line(err) and message in err
