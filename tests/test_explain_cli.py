@@ -118,3 +118,21 @@ def test_set_reaches_the_method_and_is_recorded(trained, tmp_path):
                  "--no-metrics"]) == 0
     _, explanations = load_explanations(out)
     assert explanations[0].params["window"] == 3 and explanations[0].params["stride"] == 3
+
+
+def test_the_report_says_how_the_digits_were_chosen(trained, tmp_path, mnist):
+    from attention_xai.reporting.experiment_report import attribution_sections
+
+    out = tmp_path / "attr"
+    assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "1", "--bad", "1",
+                 "--rule", "random", "--target", "true", "--methods", "gradcam", "--no-metrics"]) == 0
+    texts = " ".join(section.get("text", "") for section in attribution_sections(out))
+    assert "drawn at random" in texts and "Maps explain the true class" in texts
+    assert "most confident" not in texts and "predicts" not in texts
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    _write_digit_png(folder / "a.png", mnist.x_test[0])
+    assert main(["explain", "--model", str(trained.model), "--out", str(out), "--images", str(folder),
+                 "--methods", "gradcam", "--no-metrics"]) == 0
+    texts = " ".join(section.get("text", "") for section in attribution_sections(out))
+    assert "Your own images" in texts

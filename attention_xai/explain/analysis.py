@@ -30,6 +30,9 @@ class Analysis:
     sanity: list[dict] = field(default_factory=list)
     agreement: list[dict] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    selection: Mapping[str, object] = field(default_factory=dict)
+    """How the digits were chosen and which class the maps explain: rule, per_class,
+    target, and whether they came from the user's own images (the report says so)."""
 
 
 def build_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *, seed: int = 0,
@@ -86,7 +89,9 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
     chosen = images[samples.indices]
     targets = samples.predictions if target == "predicted" else samples.labels.astype(np.int64)
     explanations, skipped = explain_all(model, chosen, targets, methods)
-    analysis = Analysis(images=chosen, samples=samples, explanations=explanations, skipped=skipped)
+    selection = {"rule": rule, "per_class": per_class, "target": target, "own_images": labels is None}
+    analysis = Analysis(images=chosen, samples=samples, explanations=explanations, skipped=skipped,
+                        selection=selection)
     if not metrics:
         return analysis
 

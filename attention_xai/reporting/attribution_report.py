@@ -39,7 +39,8 @@ def write_attribution_report(analysis: Analysis, out_dir: Path) -> list[Path]:
     s = analysis.samples
     arrays = {"images": analysis.images, "indices": s.indices, "kind": s.kind, "labels": s.labels,
               "predictions": s.predictions, "confidence": s.confidence,
-              "methods": np.array([e.method for e in analysis.explanations])}
+              "methods": np.array([e.method for e in analysis.explanations]),
+              "selection": np.array(json.dumps(dict(analysis.selection)))}
     for e in analysis.explanations:
         arrays[f"maps_{e.method}"] = e.maps
         arrays[f"targets_{e.method}"] = e.targets
@@ -79,3 +80,17 @@ def redraw_attribution_grid(out_dir: Path) -> list[Path]:
     data, explanations = load_explanations(out_dir)
     titles = row_titles(data["kind"], data["labels"], data["predictions"], data["confidence"])
     return save_figure(plot_attribution_grid(data["images"], explanations, titles), out_dir / GRID)
+
+
+def describe_selection(selection: dict) -> str:
+    """One sentence on how the explained digits were chosen and what the maps explain."""
+    if not selection:
+        return "Explained digits (how they were chosen was not recorded)."
+    if selection.get("own_images"):
+        return "Your own images, every one, explained towards the class the model predicts for it."
+    how = {"confident": "GOOD: the most confident correct test digits; BAD: the most confidently "
+                        "misclassified ones",
+           "random": "GOOD and BAD test digits drawn at random (seeded)"}[selection.get("rule", "confident")]
+    per_class = ", chosen per true class" if selection.get("per_class") else ""
+    target = {"predicted": "the class the model predicts", "true": "the true class"}[selection.get("target", "predicted")]
+    return f"{how}{per_class}. Maps explain {target}."

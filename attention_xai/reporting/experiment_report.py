@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from attention_xai.artifacts import ExperimentPaths, atomic_path, write_text
@@ -82,9 +83,7 @@ def read_csv(path: Path) -> list[dict]:
 
 
 ATTRIBUTION_TABLES = (
-    ("samples", "Explained digits",
-     "GOOD: the most confident correct test digits; BAD: the most confidently misclassified ones. "
-     "Maps explain the predicted class."),
+    ("samples", "Explained digits", None),  # the text says how they were chosen (maps.npz records it)
     ("faithfulness", "How faithful is each map",
      "Deletion AUC (lower is better) and insertion AUC (higher is better): target probability while "
      "pixels are removed from the digit (set to 0) or added to a black canvas, ranked by the map's "
@@ -107,7 +106,12 @@ def attribution_sections(directory: Path) -> list[dict]:
     sections = [{"title": "Attribution maps (GOOD and BAD digits)", "figure": "attributions/attribution_grid.png",
                  "text": "Each map is min-max scaled to 0-1 and overlaid on its digit; raw maps are in "
                          "attributions/maps.npz."}]
+    from attention_xai.reporting.attribution_report import describe_selection
+
+    with np.load(directory / "maps.npz", allow_pickle=False) as f:
+        selection = json.loads(str(f["selection"])) if "selection" in f.files else {}
     for stem, title, text in ATTRIBUTION_TABLES:
+        text = text if text is not None else describe_selection(selection)
         path = directory / f"{stem}.csv"
         if path.is_file():
             sections.append({"title": title, "text": text, "table": (f"attributions/{stem}.csv", read_csv(path))})
