@@ -273,3 +273,25 @@ def test_average_drop_masks_by_the_positive_part():
     flat[0][pixel], flat[0, 0, 0] = 0.9, 1.0
     drop, _ = average_drop_and_increase(predict, image, np.array([0]), flat)
     assert drop == pytest.approx(10.0, abs=1e-4)  # 0.9 / 1.0 kept; min-max would keep 1/3: a 67% drop
+
+
+def test_every_explanation_says_which_score_it_explains(model, digits):
+    expected = {"gradcam": "logit", "smoothgrad": "logit", "scorecam": "probability", "lime": "probability",
+                "shap": "probability", "integrated_gradients": "probability", "occlusion": "probability",
+                "attention": "none"}
+    assert set(expected) == set(ATTRIBUTIONS.names())
+    for name, score in expected.items():
+        result = ATTRIBUTIONS.get(name)(**FAST.get(name, {})).explain(model, digits[:1], np.array([2]))
+        assert result.params["score"] == score, name
+
+
+def test_integrated_gradients_of_the_logit_are_complete(model, digits):
+    from attention_xai.explain.base import log_scores
+
+    targets = np.array([7, 2])
+    result = ATTRIBUTIONS.get("integrated_gradients")(steps=128, output="logit").explain(model, digits[:2], targets)
+    assert result.params["score"] == "logit" and result.params["output"] == "logit"
+    logits = keras.ops.convert_to_numpy(log_scores(model)(np.concatenate([digits[:2], np.zeros((1, 28, 28, 1), "float32")])))
+    np.testing.assert_allclose(result.maps.sum(axis=(1, 2)), logits[[0, 1], targets] - logits[2, targets], atol=2e-2)
+    with pytest.raises(ConfigError, match="output must be one of probability, logit"):
+        ATTRIBUTIONS.get("occlusion")(output="softmax")

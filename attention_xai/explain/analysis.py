@@ -102,6 +102,7 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         drop, increase = average_drop_and_increase(predict, chosen, targets, e.maps)
         analysis.faithfulness.append({
             "method": e.method,
+            "explains": f"target {e.params.get('score', 'probability')}",
             "deletion_auc": float(np.mean(deletion_auc(predict, chosen, targets, e.maps))),
             "insertion_auc": float(np.mean(insertion_auc(predict, chosen, targets, e.maps))),
             "average_drop_pct": drop,

@@ -132,6 +132,9 @@ class Attribution(ABC):
 
     name: ClassVar[str]
     needs_attention: ClassVar[bool] = False
+    score: str = "probability"
+    """Which score of the target class the maps explain: "probability", "logit", or
+    "none" (the model's own attention map explains no output)."""
     signed: bool = False
     """True when maps carry evidence for (> 0) and against (< 0) the target; False for
     maps that are >= 0 by construction (CAMs, absolute gradients, attention)."""
@@ -173,7 +176,7 @@ class Attribution(ABC):
         maps, passes, extra = self.attribute(model, images, targets)
         return Explanation(method=self.name, maps=maps, targets=targets, seconds=time.perf_counter() - started,
                            params={**self.params, "seed": self.seed, "batch_size": self.batch_size,
-                                   "signed": bool(self.signed), **extra},
+                                   "signed": bool(self.signed), "score": self.score, **extra},
                            forward_passes=int(passes.forward), gradient_passes=int(passes.gradient))
 
     @abstractmethod
@@ -199,3 +202,40 @@ def numpy_seed(seed: int):
         yield
     finally:
         np.random.set_state(state)
+
+
+def log_scores(model: keras.Model):
+    """A function from digits to class scores whose differences are log-probability ratios:
+    the logits when the model ends in a softmax Dense layer (they do not saturate), else
+    the log of the probabilities. It shares the model's layers; nothing is copied."""
+    import tensorflow as tf
+
+    last = model.layers[-1]
+    if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
+        features = keras.Model(model.input, last.input)
+
+        def logits(x):
+            out = tf.matmul(features(x, training=False), last.kernel)
+            return out + last.bias if last.use_bias else out
+
+        return logits
+    return lambda x: tf.math.log(tf.clip_by_value(model(x, training=False), 1e-30, 1.0))
+
+
+OUTPUTS = ("probability", "logit")
+
+
+def class_scores(model: keras.Model, output: str):
+    """A function from digits (a tensor) to (N, 10) class scores: the model's probabilities,
+    or its logits (`log_scores`). ConfigError for another `output`."""
+    check_output(output)
+    if output == "logit":
+        return log_scores(model)
+    return lambda x: model(x, training=False)
+
+
+def check_output(output: str) -> str:
+    """ConfigError unless `output` names a class score a method can explain."""
+    if output not in OUTPUTS:
+        raise ConfigError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    return output

@@ -21,6 +21,7 @@ class AttentionMap(Attribution):
     """
 
     name = "attention"
+    score = "none"
     needs_attention = True
 
     def __init__(self, *, layer: str | None = None, **kwargs):

@@ -100,6 +100,7 @@ class GradCam(_Cam):
     `default_cam_layer`. Args: layer (name of a 4-D layer)."""
 
     name = "gradcam"
+    score = "logit"
 
     def _visualizer(self, model):
         from tf_keras_vis.gradcam import Gradcam
@@ -172,6 +173,7 @@ class SmoothGrad(Attribution):
     """
 
     name = "smoothgrad"
+    score = "logit"
 
     def __init__(self, *, samples: int = 20, noise: float = 0.2, absolute: bool = True, **kwargs):
         super().__init__(samples=samples, noise=noise, absolute=absolute, **kwargs)

@@ -8,20 +8,22 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, class_scores
 
 
-def target_gradients(model, images: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of each image's target-class probability with respect to its pixels.
+def target_gradients(model, images: np.ndarray, targets: np.ndarray, scores=None) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of each image's target-class score with respect to its pixels.
 
+    Args:
+        scores: digits -> (N, 10) class scores (`class_scores`); default: the probabilities.
     Returns:
-        (probabilities (N,), gradients like `images`).
+        (scores of the targets (N,), gradients like `images`).
     """
+    scores = scores or (lambda v: model(v, training=False))
     x = tf.convert_to_tensor(images)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        probabilities = model(x, training=False)
-        picked = tf.gather(probabilities, targets, axis=1, batch_dims=1)
+        picked = tf.gather(scores(x), targets, axis=1, batch_dims=1)
     return picked.numpy(), tape.gradient(picked, x).numpy()
 
 
@@ -34,14 +36,21 @@ class IntegratedGradients(Attribution):
     Args:
         steps: path intervals (steps + 1 gradient evaluations per image).
         baseline: constant pixel value of the baseline image (0: black, MNIST's background).
+        output: the target's "probability" (default; completeness then sums to a
+            probability difference) or its "logit".
     """
 
     name = "integrated_gradients"
     signed = True
 
-    def __init__(self, *, steps: int = 32, baseline: float = 0.0, **kwargs):
-        super().__init__(steps=steps, baseline=baseline, **kwargs)
-        self.steps, self.baseline = steps, baseline
+    def __init__(self, *, steps: int = 32, baseline: float = 0.0, output: str = "probability", **kwargs):
+        super().__init__(steps=steps, baseline=baseline, output=output, **kwargs)
+        self.steps, self.baseline, self.output = steps, baseline, output
+        check_output(output)
+
+    @property
+    def score(self) -> str:
+        return self.output
 
     def attribute(self, model, images, targets):
         alphas = np.linspace(0.0, 1.0, self.steps + 1, dtype=np.float32)
@@ -52,11 +61,13 @@ class IntegratedGradients(Attribution):
         image_index = np.repeat(np.arange(len(images)), len(alphas))
         alpha = np.tile(alphas, len(images))
         grads_sum = np.zeros_like(images)
+        scores = class_scores(model, self.output)
         for start in range(0, len(image_index), self.batch_size):
             rows = slice(start, start + self.batch_size)
             idx, a = image_index[rows], alpha[rows][:, None, None, None]
             path = baseline + a * (images[idx] - baseline)
-            _, grads = target_gradients(model, path.astype(np.float32), targets[idx])
+            _, grads = target_gradients(model, path.astype(np.float32), targets[idx], scores)
             np.add.at(grads_sum, idx, grads * np.tile(weights, len(images))[rows][:, None, None, None])
         maps = (grads_sum * (images - baseline))[..., 0]
         return maps, Passes(gradient=len(image_index)), {}
+

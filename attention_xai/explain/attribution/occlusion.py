@@ -5,10 +5,11 @@ References: Zeiler and Fergus, "Visualizing and Understanding Convolutional Netw
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 from attention_xai.errors import ConfigError
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, predict_in_batches
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, class_scores
 
 
 @ATTRIBUTIONS.register("occlusion")
@@ -21,17 +22,22 @@ class Occlusion(Attribution):
         window: side of the occluding patch, in pixels.
         stride: step between patches.
         fill: value of occluded pixels (0: MNIST's background).
+        output: the drop in the target's "probability" (default) or in its "logit".
     """
 
     name = "occlusion"
     signed = True
 
-    def __init__(self, *, window: int = 4, stride: int = 2, fill: float = 0.0, **kwargs):
-        super().__init__(window=window, stride=stride, fill=fill, **kwargs)
+    def __init__(self, *, window: int = 4, stride: int = 2, fill: float = 0.0, output: str = "probability", **kwargs):
+        super().__init__(window=window, stride=stride, fill=fill, output=output, **kwargs)
         if not (isinstance(window, int) and 1 <= window <= 28 and isinstance(stride, int) and 1 <= stride <= window):
             raise ConfigError(f"occlusion needs integers 1 <= stride <= window <= 28 (a stride longer than the "
                               f"window leaves pixels uncovered), got window {window}, stride {stride}")
-        self.window, self.stride, self.fill = window, stride, fill
+        self.window, self.stride, self.fill, self.output = window, stride, fill, check_output(output)
+
+    @property
+    def score(self) -> str:
+        return self.output
 
     def attribute(self, model, images, targets):
         side = images.shape[1]
@@ -39,7 +45,13 @@ class Occlusion(Attribution):
         if starts[-1] != side - self.window:
             starts.append(side - self.window)  # the last window touches the border: every pixel is covered
         corners = [(r, c) for r in starts for c in starts]
-        base = predict_in_batches(model, images, self.batch_size)[np.arange(len(images)), targets]
+        scores = class_scores(model, self.output)
+
+        def predict(x):
+            return np.concatenate([keras.ops.convert_to_numpy(scores(x[i:i + self.batch_size]))
+                                   for i in range(0, len(x), self.batch_size)])
+
+        base = predict(images)[np.arange(len(images)), targets]
         drops = np.zeros(images.shape[:3], np.float32)
         counts = np.zeros(images.shape[1:3], np.float32)
         for r, c in corners:
@@ -52,7 +64,7 @@ class Occlusion(Attribution):
             for row, (_, k) in enumerate(chunk):
                 r, c = corners[k]
                 batch[row, r:r + self.window, c:c + self.window] = self.fill
-            probs = predict_in_batches(model, batch, len(batch))
+            probs = predict(batch)
             for row, (i, k) in enumerate(chunk):
                 r, c = corners[k]
                 drops[i, r:r + self.window, c:c + self.window] += base[i] - probs[row, targets[i]]

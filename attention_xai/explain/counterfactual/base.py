@@ -185,20 +185,3 @@ class CounterfactualMethod(ABC):
         """Returns (candidates (N, 28, 28, 1) with NaN rows where nothing was found,
         seconds per digit or None to share the total equally)."""
 
-
-def log_scores(model: keras.Model):
-    """A function from digits to class scores whose differences are log-probability ratios:
-    the logits when the model ends in a softmax Dense layer (they do not saturate), else
-    the log of the probabilities. It shares the model's layers; nothing is copied."""
-    import tensorflow as tf
-
-    last = model.layers[-1]
-    if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
-        features = keras.Model(model.input, last.input)
-
-        def logits(x):
-            out = tf.matmul(features(x, training=False), last.kernel)
-            return out + last.bias if last.use_bias else out
-
-        return logits
-    return lambda x: tf.math.log(tf.clip_by_value(model(x, training=False), 1e-30, 1.0))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod, log_scores
+from attention_xai.explain.base import log_scores
+from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod
 
 BIG = 1e10
 
