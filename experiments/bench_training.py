@@ -9,7 +9,12 @@ Then, in a child process, trains MobileNetV2 at 224x224 from the full 60,000-dig
 set for a few hundred steps and reports the peak resident memory, sampled along the way,
 so that growth with steps (or with the dataset) would show.
 
-    python experiments/bench_training.py [--steps 12] [--rounds 3] [--memory-steps 200] [--out FILE]
+Before both, it trains the quick model in child processes with and without TensorFlow's
+BFC CPU allocator (TF_CPU_ALLOCATOR_USE_BFC, which attention_xai turns on by default) and
+reports images/s, the kernel's share of CPU time and minor page faults of each.
+
+    python experiments/bench_training.py [--steps 12] [--rounds 3] [--memory-steps 200]
+        [--allocator-steps 60] [--only-allocator] [--out FILE]
 
 Prints a JSON summary (and writes it to --out if given).
 """
@@ -113,24 +118,84 @@ def peak_memory_child(steps: int) -> None:
                       "peak_rss_mb": round(peak_rss_mb(), 1)}))
 
 
+def allocator_child(steps: int) -> None:
+    """Runs in a child process: trains the quick model through the real input path for
+    `steps` steps and prints images/s, the share of CPU time spent in the kernel and the
+    minor page faults, for whichever CPU allocator TF_CPU_ALLOCATOR_USE_BFC selected."""
+    import os
+    import resource
+
+    from attention_xai.data import DigitBatches, load_mnist
+    from attention_xai.experiment import load_experiment
+    from attention_xai.models import build_classifier
+
+    config = load_experiment("quick")
+    data = load_mnist()
+    batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
+    model = build_classifier(config.model)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # warm-up: tracing, first allocations
+    times, faults = os.times(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    started = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    seconds = time.perf_counter() - started
+    after = os.times()
+    user, system = after.user - times.user, after.system - times.system
+    print(json.dumps({"bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"), "steps": steps,
+                      "images_per_second": round(steps * config.training.batch_size / seconds, 1),
+                      "kernel_share": round(system / max(user + system, 1e-9), 3),
+                      "minor_page_faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}))
+
+
+def allocator_comparison(steps: int, rounds: int) -> dict:
+    """The quick model's training speed with TensorFlow's BFC CPU allocator (attention_xai's
+    default) and with TensorFlow's own default, alternating child processes."""
+    runs: dict[str, list] = {"true": [], "false": []}
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    for _ in range(rounds):
+        for bfc in runs:
+            env = {**__import__("os").environ, "TF_CPU_ALLOCATOR_USE_BFC": bfc, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            child = subprocess.run([sys.executable, __file__, "--allocator-child", str(steps)], capture_output=True,
+                                   text=True, cwd=ROOT, env=env)
+            if child.returncode != 0:
+                raise SystemExit(f"allocator run failed: {child.stderr.strip().splitlines()[-1]}")
+            runs[bfc].append(json.loads(child.stdout.strip().splitlines()[-1]))
+    best = {bfc: max(rows, key=lambda r: r["images_per_second"]) for bfc, rows in runs.items()}
+    return {"transparent_hugepages": thp.read_text().strip() if thp.exists() else "unknown",
+            "with_bfc": best["true"], "without_bfc": best["false"], "rounds": runs,
+            "speedup": round(best["true"]["images_per_second"] / best["false"]["images_per_second"], 2)}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=12, help="timed training steps per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per model (best one counts)")
     parser.add_argument("--memory-steps", type=int, default=200, help="steps of the peak-memory run (0: skip)")
     parser.add_argument("--out", type=Path, help="also write the JSON summary here")
+    parser.add_argument("--allocator-steps", type=int, default=60,
+                        help="steps of the with/without BFC allocator comparison (0: skip)")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--allocator-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--only-allocator", action="store_true", help="run only the allocator comparison")
     args = parser.parse_args(argv)
     if args.memory_child:
         peak_memory_child(args.memory_child)
+        return {}
+    if args.allocator_child:
+        allocator_child(args.allocator_child)
         return {}
     import os
     import platform
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "keras": keras.__version__, "backend": keras.backend.backend(),
-              "input_path": [input_path_ratio("seed_mobilenetv2_cbam_scratch", args.steps, args.rounds),
-                             input_path_ratio("quick", args.steps * 10, args.rounds)]}
+              "keras": keras.__version__, "backend": keras.backend.backend()}
+    if args.allocator_steps:
+        result["allocator"] = allocator_comparison(args.allocator_steps, args.rounds)
+    if args.only_allocator:
+        print(json.dumps(result, indent=2))
+        return result
+    result["input_path"] = [input_path_ratio("seed_mobilenetv2_cbam_scratch", args.steps, args.rounds),
+                            input_path_ratio("quick", args.steps * 10, args.rounds)]
     if args.memory_steps:
         child = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_steps)],
                                capture_output=True, text=True, cwd=ROOT)

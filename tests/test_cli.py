@@ -139,3 +139,13 @@ def test_evaluate_prints_accuracy_of_a_saved_model(capsys, tmp_path, mnist):
     printed = json.loads(capsys.readouterr().out)
     assert printed["test_size"] == 128 and printed["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
     assert zipfile.is_zipfile(paths.model)
+
+
+@pytest.mark.parametrize("given, expected", [(None, "true"), ("false", "false")])
+def test_bfc_allocator_is_the_default_and_can_be_turned_off(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    if given is not None:
+        env["TF_CPU_ALLOCATOR_USE_BFC"] = given
+    done = subprocess.run([sys.executable, "-c", "import os, attention_xai; print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])"],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.stdout.strip().splitlines()[-1] == expected, done.stderr[-500:]
