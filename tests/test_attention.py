@@ -84,3 +84,40 @@ def test_classifier_exposes_attention_maps_for_a_batch_of_digits(name, digits):
     assert layer_name == "attention" and isinstance(model.get_layer("attention"), AttentionBlock)
     for value in layer_maps.values():
         assert value.shape[0] == 5
+
+
+# Trainable weight tensors after build: kernels and biases of each sub-layer (PAM: + gamma).
+WEIGHT_COUNTS = {"se": 4, "cbam": 6, "pam": 7, "gc": 8}
+
+
+@pytest.mark.parametrize("name", ATTENTION.names())
+def test_layer_like_keras_hub(name):
+    """Symbolic call, weight counts after build, and one training step that moves every weight."""
+    layer = ATTENTION.get(name)()
+    symbolic = layer(keras.Input(FEATURES.shape[1:]))
+    assert tuple(symbolic.shape) == (None, *FEATURES.shape[1:])
+    assert len(layer.trainable_weights) == WEIGHT_COUNTS[name] and not layer.non_trainable_weights
+    inputs = keras.Input(FEATURES.shape[1:])
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(layer(inputs))))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = [keras.ops.convert_to_numpy(w).copy() for w in layer.trainable_weights]
+    loss = model.train_on_batch(FEATURES, np.ones((3, 1), "float32"))
+    assert np.isfinite(loss)
+    moved = [not np.array_equal(b, keras.ops.convert_to_numpy(w)) for b, w in zip(before, layer.trainable_weights)]
+    assert any(moved)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", ATTENTION.names())
+def test_layer_under_mixed_precision(name, policy):
+    """Sub-layers follow the layer's own policy (not only a global one); weights stay float32."""
+    layer = ATTENTION.get(name)(dtype=policy)
+    output = layer(FEATURES)
+    compute = policy.split("_")[1]
+    assert keras.backend.standardize_dtype(output.dtype) == compute
+    assert np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(output, "float32"))).all()
+    sub_layers = [l for l in layer._flatten_layers(include_self=False)]
+    assert sub_layers and all(l.dtype_policy.name == policy for l in sub_layers)
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in layer.weights)
+    maps = layer.attention_maps(FEATURES)
+    assert all(np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(v, "float32"))).all() for v in maps.values())

@@ -33,7 +33,8 @@ class AttentionBlock(keras.layers.Layer):
             A dict with some of: "spatial" (B, H, W) weights over positions and
             "channel" (B, C) weights over channels.
         """
-        _, maps = self.attend(inputs)
+        # Called directly, not through __call__, so inputs are not auto-cast to the compute dtype.
+        _, maps = self.attend(keras.ops.cast(inputs, self.compute_dtype))
         return maps
 
     def attend(self, inputs):

@@ -28,9 +28,9 @@ class Cbam(AttentionBlock):
     def build(self, input_shape):
         channels = input_shape[-1]
         units = reduced_units(channels, self.reduction, self.min_units)
-        self.mlp_hidden = keras.layers.Dense(units, activation="relu", name="mlp_hidden")
-        self.mlp_out = keras.layers.Dense(channels, name="mlp_out")
-        self.spatial = keras.layers.Conv2D(1, self.kernel_size, padding="same", activation="sigmoid", name="spatial")
+        self.mlp_hidden = keras.layers.Dense(units, activation="relu", name="mlp_hidden", dtype=self.dtype_policy)
+        self.mlp_out = keras.layers.Dense(channels, name="mlp_out", dtype=self.dtype_policy)
+        self.spatial = keras.layers.Conv2D(1, self.kernel_size, padding="same", activation="sigmoid", name="spatial", dtype=self.dtype_policy)
         self.mlp_hidden.build((None, channels))
         self.mlp_out.build((None, units))
         self.spatial.build((None, input_shape[1], input_shape[2], 2))

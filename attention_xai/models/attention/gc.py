@@ -28,10 +28,10 @@ class GlobalContext(AttentionBlock):
     def build(self, input_shape):
         h, w, channels = input_shape[1:]
         units = reduced_units(channels, self.reduction, self.min_units)
-        self.context_logits = keras.layers.Dense(1, name="context_logits")
-        self.transform_in = keras.layers.Dense(units, name="transform_in")
-        self.transform_norm = keras.layers.LayerNormalization(name="transform_norm")
-        self.transform_out = keras.layers.Dense(channels, name="transform_out")
+        self.context_logits = keras.layers.Dense(1, name="context_logits", dtype=self.dtype_policy)
+        self.transform_in = keras.layers.Dense(units, name="transform_in", dtype=self.dtype_policy)
+        self.transform_norm = keras.layers.LayerNormalization(name="transform_norm", dtype=self.dtype_policy)
+        self.transform_out = keras.layers.Dense(channels, name="transform_out", dtype=self.dtype_policy)
         self.context_logits.build((None, h, w, channels))
         self.transform_in.build((None, channels))
         self.transform_norm.build((None, units))
@@ -39,8 +39,9 @@ class GlobalContext(AttentionBlock):
 
     def attend(self, inputs):
         h, w, channels = inputs.shape[1:]
-        weights = ops.softmax(ops.reshape(self.context_logits(inputs), (-1, h * w)), axis=-1)
-        context = ops.einsum("bn,bnc->bc", weights, ops.reshape(inputs, (-1, h * w, channels)))
+        # Softmax in float32 under mixed precision, then back to the compute dtype.
+        weights = ops.softmax(ops.cast(ops.reshape(self.context_logits(inputs), (-1, h * w)), "float32"), axis=-1)
+        context = ops.einsum("bn,bnc->bc", ops.cast(weights, inputs.dtype), ops.reshape(inputs, (-1, h * w, channels)))
         delta = self.transform_out(ops.relu(self.transform_norm(self.transform_in(context))))
         return inputs + delta[:, None, None, :], {"spatial": ops.reshape(weights, (-1, h, w))}
 

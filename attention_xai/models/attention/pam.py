@@ -30,9 +30,9 @@ class PositionAttention(AttentionBlock):
     def build(self, input_shape):
         h, w, channels = input_shape[1:]
         units = reduced_units(channels, self.reduction, self.min_units)
-        self.query = keras.layers.Dense(units, name="query")
-        self.key = keras.layers.Dense(units, name="key")
-        self.value = keras.layers.Dense(channels, name="value")
+        self.query = keras.layers.Dense(units, name="query", dtype=self.dtype_policy)
+        self.key = keras.layers.Dense(units, name="key", dtype=self.dtype_policy)
+        self.value = keras.layers.Dense(channels, name="value", dtype=self.dtype_policy)
         for layer in (self.query, self.key, self.value):
             layer.build((None, h, w, channels))
         self.gamma = self.add_weight(shape=(), initializer="zeros", name="gamma")
@@ -41,11 +41,13 @@ class PositionAttention(AttentionBlock):
         h, w, channels = inputs.shape[1:]
         flat = lambda t: ops.reshape(t, (-1, h * w, t.shape[-1]))  # noqa: E731
         energy = ops.matmul(flat(self.query(inputs)), ops.transpose(flat(self.key(inputs)), (0, 2, 1)))
-        affinity = ops.softmax(energy, axis=-1)  # (B, HW queries, HW keys)
-        attended = ops.reshape(ops.matmul(affinity, flat(self.value(inputs))), (-1, h, w, channels))
+        # Softmax in float32 (under mixed precision HW x HW float16 energies overflow), as keras-hub does.
+        affinity = ops.softmax(ops.cast(energy, "float32"), axis=-1)  # (B, HW queries, HW keys)
+        values = flat(self.value(inputs))
+        attended = ops.reshape(ops.matmul(ops.cast(affinity, values.dtype), values), (-1, h, w, channels))
         # How much attention each position receives, averaged over the positions asking.
         received = ops.reshape(ops.mean(affinity, axis=1), (-1, h, w))
-        return inputs + self.gamma * attended, {"spatial": received, "affinity": affinity}
+        return inputs + ops.cast(self.gamma, inputs.dtype) * attended, {"spatial": received, "affinity": affinity}
 
     def get_config(self):
         return {**super().get_config(), "reduction": self.reduction, "min_units": self.min_units}

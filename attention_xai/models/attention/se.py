@@ -23,8 +23,8 @@ class SqueezeExcitation(AttentionBlock):
     def build(self, input_shape):
         channels = input_shape[-1]
         units = reduced_units(channels, self.reduction, self.min_units)
-        self.squeeze = keras.layers.Dense(units, activation="relu", name="squeeze")
-        self.excite = keras.layers.Dense(channels, activation="sigmoid", name="excite")
+        self.squeeze = keras.layers.Dense(units, activation="relu", name="squeeze", dtype=self.dtype_policy)
+        self.excite = keras.layers.Dense(channels, activation="sigmoid", name="excite", dtype=self.dtype_policy)
         self.squeeze.build((None, channels))
         self.excite.build((None, units))
 
