@@ -242,3 +242,8 @@ def test_alibi_cfrl_trains_saves_and_generates(classifier, cases, autoencoders_d
     assert (classifier.predict(found, verbose=0).argmax(axis=1) == targets[result.valid]).all() if len(found) else True
     again = method.generate(classifier, digits, targets)  # a trained policy is deterministic
     np.testing.assert_array_equal(again.valid, result.valid)
+    from attention_xai.explain.counterfactual import ModelAccess
+
+    other = keras.models.clone_model(classifier)  # fresh weights: the policy does not apply to it
+    with pytest.raises(ArtifactError, match="trained for another classifier"):
+        method.search(ModelAccess(other, len(digits), 64), digits, targets, np.random.default_rng(0))

@@ -60,6 +60,16 @@ def _explainer(predict, autoencoder, scale, params, seed, train_steps):
                             batch_size=params["train_batch_size"], backend="tensorflow", seed=seed)
 
 
+def weights_fingerprint(model: keras.Model) -> str:
+    """sha256 of the model's weights: a policy is valid only for the classifier it learned from."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
+
+
 def _actor_critic_paths(directory: Path) -> tuple[Path, Path]:
     return directory / "actor.weights.h5", directory / "critic.weights.h5"
 
@@ -86,7 +96,7 @@ def train_cfrl(model: keras.Model, training_digits: np.ndarray, directory: Path,
     explainer.params["critic"].save_weights(critic)
     record = {"steps": steps, "train_seconds": round(seconds, 1), "steps_per_second": round(steps / seconds, 2),
               "latent_scale": scale, "seed": seed, "autoencoders": str(autoencoders), **params,
-              "training_digits": int(len(training_digits))}
+              "training_digits": int(len(training_digits)), "classifier_weights_sha256": weights_fingerprint(model)}
     write_json(directory / RECORD, record)
     return record
 
@@ -112,6 +122,9 @@ class AlibiCfrl(CounterfactualMethod):
             raise ArtifactError(f"no trained CounterfactualRL policy in {directory or '(none given)'}; train one with "
                                 f"`python -m attention_xai cfrl <experiment> --steps N`")
         record = json.loads(record_path.read_text())
+        if record.get("classifier_weights_sha256") != weights_fingerprint(access.model):
+            raise ArtifactError(f"the CounterfactualRL policy in {directory} was trained for another classifier; "
+                                f"retrain it with `python -m attention_xai cfrl <experiment> --steps N`")
         ae = load_autoencoders(self.params["autoencoders"]).all
 
         def predict(x):
