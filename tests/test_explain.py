@@ -295,3 +295,36 @@ def test_integrated_gradients_of_the_logit_are_complete(model, digits):
     np.testing.assert_allclose(result.maps.sum(axis=(1, 2)), logits[[0, 1], targets] - logits[2, targets], atol=2e-2)
     with pytest.raises(ConfigError, match="output must be one of probability, logit"):
         ATTRIBUTIONS.get("occlusion")(output="softmax")
+
+
+def test_informativeness_known_answers():
+    from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
+
+    uniform = np.ones((1, 8, 8))
+    one_hot = np.zeros((1, 8, 8))
+    one_hot[0, 3, 4] = 1.0
+    saturated = np.full((1, 8, 8), 0.95)
+    saturated[0, 0, 0] = 0.92  # CBAM's sigmoid gate of the old quick model: [0.92, 1.00]
+    saturated[0, 7, 7] = 1.0
+    stats = informativeness(np.concatenate([uniform, one_hot, saturated]))
+    np.testing.assert_allclose(stats["dynamic_range"], [0.0, 1.0, 0.08])
+    np.testing.assert_allclose(stats["entropy"][:2], [1.0, 0.0], atol=1e-12)
+    assert stats["entropy"][2] > 0.99 and stats["informative"].tolist() == [False, True, False]
+    assert RANGE_THRESHOLD == 0.1
+
+
+def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
+    from attention_xai.explain.analysis import analyse
+
+    model = build_classifier(tiny_model_config())
+    spatial = model.get_layer("attention").spatial
+    spatial.bias.assign(np.full(spatial.bias.shape, 20.0, "float32"))  # sigmoid ~ 1 at every position
+    methods = {"occlusion": ATTRIBUTIONS.get("occlusion")(window=7, stride=7), "attention": ATTRIBUTIONS.get("attention")()}
+    analysis = analyse(model, digits[:8], None, methods=methods, sanity_digits=1)
+    attention = next(e for e in analysis.explanations if e.method == "attention")
+    assert attention.params["informative"] == [False] * 8
+    assert {row["informative"] for row in analysis.informativeness} == {"NO"}
+    (agreement,) = analysis.agreement
+    assert agreement["spearman_with_attention"] is None and "uninformative" in agreement["note"]
+    attention_sanity = [row for row in analysis.sanity if row["method"] == "attention"]
+    assert len(attention_sanity) == 1 and "uninformative" in attention_sanity[0]["verdict"]

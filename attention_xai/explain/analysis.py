@@ -12,8 +12,10 @@ import numpy as np
 from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (average_drop_and_increase, deletion_auc, gini, insertion_auc,
                                                   rank_correlation)
+from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
 from attention_xai.evaluate.sanity import PASS_BELOW, cascading_randomization, passes_sanity_check
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
+from attention_xai.models.classifier import attention_maps
 from attention_xai.explain.samples import Samples, pool_samples
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Analysis:
     faithfulness: list[dict] = field(default_factory=list)
     sanity: list[dict] = field(default_factory=list)
     agreement: list[dict] = field(default_factory=list)
+    informativeness: list[dict] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     selection: Mapping[str, object] = field(default_factory=dict)
     """How the digits were chosen and which class the maps explain: rule, per_class,
@@ -112,16 +115,40 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
             "forward_passes_per_digit": e.forward_passes / len(chosen),
             "gradient_passes_per_digit": e.gradient_passes / len(chosen),
         })
+    for module, maps in attention_maps(model, chosen, batch_size).items():
+        if "spatial" in maps:
+            stats = informativeness(maps["spatial"])
+            for i in range(len(chosen)):
+                analysis.informativeness.append({
+                    "module": module, "row": i, "shape": "x".join(map(str, maps["spatial"].shape[1:])),
+                    "dynamic_range": round(float(stats["dynamic_range"][i]), 5),
+                    "entropy": round(float(stats["entropy"][i]), 5),
+                    "informative": "yes" if stats["informative"][i] else "NO"})
+    attention = next((e for e in explanations if e.method == "attention"), None)
+    informative = np.asarray(attention.params["informative"], bool) if attention is not None else None
+    uninformative_note = None
+    if attention is not None and not informative.any():
+        uninformative_note = (f"not measured: the attention map is uninformative for every digit (relative range "
+                              f"{np.mean(attention.params['dynamic_range']):.3f} on average < {RANGE_THRESHOLD})")
     sanity_rows = slice(0, min(sanity_digits, len(chosen)))
     for e in explanations:
+        if e is attention and uninformative_note:
+            analysis.sanity.append({"method": e.method, "verdict": uninformative_note})
+            continue
         rows = cascading_randomization(model, methods[e.method], chosen[sanity_rows], targets[sanity_rows], seed=seed)
         verdict = "pass" if passes_sanity_check(rows) else f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
         for row in rows:
             analysis.sanity.append({"method": e.method, **row, "verdict": verdict})
-    attention = next((e for e in explanations if e.method == "attention"), None)
     if attention is not None:
         for e in explanations:
-            if e is not attention:
-                analysis.agreement.append({"method": e.method, "spearman_with_attention": float(
-                    np.nanmean(rank_correlation(attention.maps, np.abs(e.maps))))})
+            if e is attention:
+                continue
+            if uninformative_note:
+                analysis.agreement.append({"method": e.method, "spearman_with_attention": None,
+                                           "digits": 0, "note": uninformative_note})
+                continue
+            # Only digits whose attention map says something count.
+            correlation = rank_correlation(attention.maps[informative], np.abs(e.maps[informative]))
+            analysis.agreement.append({"method": e.method, "spearman_with_attention": float(np.nanmean(correlation)),
+                                       "digits": int(informative.sum()), "note": ""})
     return analysis

@@ -34,10 +34,14 @@ def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation
     for j, explanation in enumerate(explanations, start=1):
         signed = explanation.signed
         values = explanation.symmetric() if signed else explanation.normalized()
+        flags = explanation.params.get("informative")
         for i in range(n):
             axes[i, j].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)
             shown[signed] = axes[i, j].imshow(values[i], cmap=SIGNED_CMAP if signed else UNSIGNED_CMAP,
                                               vmin=-1 if signed else 0, vmax=1, alpha=alpha)
+            if flags is not None and not flags[i]:  # an attention map with (almost) no dynamic range
+                axes[i, j].set_xlabel(f"uninformative (range {explanation.params['dynamic_range'][i]:.3f})",
+                                      fontsize=6, color="red")
         axes[0, j].set_title(f"{explanation.method}{' (signed)' if signed else ''}", fontsize=8)
     for i in range(n):
         axes[i, 0].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)

@@ -54,7 +54,7 @@ def write_attribution_report(analysis: Analysis, out_dir: Path) -> list[Path]:
                 "confidence": round(float(c), 5)}
                for i, (k, idx, l, p, c) in enumerate(zip(s.kind, s.indices, s.labels, s.predictions, s.confidence))]
     for name, rows in (("samples", samples), ("faithfulness", analysis.faithfulness), ("sanity", analysis.sanity),
-                       ("agreement", analysis.agreement)):
+                       ("informativeness", analysis.informativeness), ("agreement", analysis.agreement)):
         if rows:
             write_csv(out_dir / f"{name}.csv", rows)
             written.append(out_dir / f"{name}.csv")

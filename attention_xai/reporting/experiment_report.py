@@ -51,7 +51,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    fields = list(dict.fromkeys(key for row in rows for key in row))  # every row's keys, first-seen order
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, out.getvalue())
@@ -94,6 +95,11 @@ ATTRIBUTION_TABLES = (
     ("sanity", "Sanity check: model-parameter randomization",
      "Layers are randomised from the output down; Spearman correlation of |original map| with "
      "|randomised map|. A method whose maps do not change when every layer is random fails."),
+    ("informativeness", "Does the attention map say anything?",
+     "Per attention module and digit, at the module's own resolution: relative dynamic range (max - min) / max "
+     "and normalised entropy (1: uniform). A map whose range is below 0.1 weighs every position within 10% of "
+     "the others and is flagged uninformative: the grid marks it, and the agreement and sanity rows say so "
+     "instead of quoting correlations of padding artefacts."),
     ("agreement", "Agreement with the model's own attention map",
      "Mean Spearman rank correlation between the attention module's spatial map and each method's |map|."),
 )
