@@ -90,6 +90,24 @@ def test_classifier_exposes_attention_maps_for_a_batch_of_digits(name, digits):
 WEIGHT_COUNTS = {"se": 4, "cbam": 6, "pam": 7, "gc": 8}
 
 
+def test_cbam_spatial_norm_as_the_authors_build_it(tmp_path):
+    """conv (no bias), BatchNormalization, sigmoid; saved and reloaded unchanged; the plain
+    configuration (files saved before the option) keeps its six weights."""
+    from attention_xai.models import Cbam
+
+    layer = Cbam(spatial_norm=True, name="cbam_bn")
+    model = _feature_model(layer)
+    assert len(layer.trainable_weights) == 7 and len(layer.non_trainable_weights) == 2  # BN's moving statistics
+    assert layer.spatial.activation is keras.activations.linear and not layer.spatial.use_bias
+    for weight in model.weights:
+        weight.assign(weight + 0.1)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_layer("cbam_bn").spatial_norm
+    assert max_abs_diff(loaded(FEATURES), model(FEATURES)) == 0.0
+    assert Cbam().get_config()["spatial_norm"] is False
+
+
 @pytest.mark.parametrize("name", ATTENTION.names())
 def test_layer_like_keras_hub(name):
     """Symbolic call, weight counts after build, and one training step that moves every weight."""
