@@ -17,15 +17,23 @@ BIG = 1e10
 
 
 class ElasticNetSearch(CounterfactualMethod):
-    """The shared search of `gradient` and `prototype`: projected Adam on the change delta,
+    """The shared search of `gradient` and `prototype`: projected descent on the change delta of
 
         c * max(max_{j != t} s_j - s_t + kappa, 0) + beta * |delta|_1 + |delta|_2^2 + extra(x'),
 
-    with s the class scores (logits), x' = clip(x + delta, 0, 1), the L1 term applied by
-    soft-thresholding after each step (exact zeros: sparse changes), and a per-digit
-    bisection over c: raised tenfold while no valid x' is found, halved towards the
-    smallest c that works. Each digit stops a round once it has been valid for `patience`
-    steps without a better (closer) valid x'. Digits that are done leave the batch.
+    with s the class scores (logits), x' = clip(x + delta, 0, 1).
+
+    * Steps: Adam's momentum with one second moment per digit (not per pixel), so each step
+      follows the gradient's direction (per-pixel normalisation turns it into its sign and
+      lands about 12% beyond the closest boundary point); the L1 term by soft-thresholding
+      after each step (exact zeros: sparse changes); then the projection onto [0, 1].
+    * A digit's step is halved each time its iterate falls back out of the target class,
+      so it settles onto the boundary instead of bouncing across it.
+    * A per-digit bisection over c: raised tenfold while no valid x' is found, halved
+      towards the smallest c that works; each round starts from the closest valid x' so far.
+    * A digit stops a round after `patience` valid points none closer than its best;
+      digits that are done leave the batch. The answer is the closest valid x' seen
+      (distance beta * L1 + L2^2).
     """
 
     kind = "white-box"
