@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from attention_xai.evaluate.counterfactual import L0_THRESHOLD
+from attention_xai.reporting.attribution import UNSIGNED_CMAP
 
 CHANGE_CMAP = "bwr"
 
@@ -63,11 +64,11 @@ def plot_counterfactual_rows(digits: np.ndarray, counterfactuals: np.ndarray, va
         axes[i, 1].set_title(_cf_title(cf_classes[i], cf_confidence[i], valid[i]), fontsize=7)
         if cam is not None:
             axes[i, 3].imshow(digits[i, ..., 0], cmap="gray", vmin=0, vmax=1)
-            axes[i, 3].imshow(cam[i], cmap="jet", vmin=0, vmax=1, alpha=0.5)
+            axes[i, 3].imshow(cam[i], cmap=UNSIGNED_CMAP, vmin=0, vmax=1, alpha=0.6)
             if valid[i]:
                 changed = np.abs(counterfactuals[i, ..., 0] - digits[i, ..., 0]) > L0_THRESHOLD
                 if changed.any():
-                    axes[i, 3].contour(changed.astype(float), levels=[0.5], colors="white", linewidths=0.8)
+                    axes[i, 3].contour(changed.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
             axes[i, 3].set_title("Grad-CAM, change outlined", fontsize=7)
     for ax in axes.flat:
         _bare(ax)
