@@ -78,19 +78,39 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _selection_args(parser: argparse.ArgumentParser) -> None:
+    """Which test digits a stage works on (explain, counterfactual, run)."""
+    parser.add_argument("--good", type=_count, default=4, help="correctly classified digits (default 4)")
+    parser.add_argument("--bad", type=_count, default=4, help="misclassified digits (default 4)")
+    parser.add_argument("--rule", choices=["confident", "random"], default="confident",
+                        help="GOOD/BAD choice: most confident (default) or a seeded random draw")
+    parser.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
+    parser.add_argument("--seed", type=int, default=0, help="seed of sampling and random methods")
+
+
+def _stage_args(parser: argparse.ArgumentParser, stage: str) -> None:
+    """A stage run on its own: an experiment's saved model, or --model (and --images)."""
+    parser.add_argument("experiment", nargs="?", default=None,
+                        help="experiment whose saved model to use (default: quick, unless --model)")
+    parser.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model, few digits")
+    parser.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
+    parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+    parser.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
+    parser.add_argument("--images", type=Path, help="a folder of digit images (PNG/JPG, any size)")
+    parser.add_argument("--out", type=Path, help=f"output folder (default: reports/<experiment>/{stage})")
+    parser.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+    parser.add_argument("--name", help="artifact name, when it differs from the experiment's")
+    _selection_args(parser)
+    _set_args(parser)
+
+
 def _explain_args(parser: argparse.ArgumentParser) -> None:
     from attention_xai.explain import ATTRIBUTIONS
 
     parser.add_argument("--methods", default=",".join(ATTRIBUTIONS.names()),
                         help=f"comma-separated attribution methods (default: all: {', '.join(ATTRIBUTIONS.names())})")
-    parser.add_argument("--good", type=_count, default=4, help="correctly classified digits to explain (default 4)")
-    parser.add_argument("--bad", type=_count, default=4, help="misclassified digits to explain (default 4)")
-    parser.add_argument("--rule", choices=["confident", "random"], default="confident",
-                        help="GOOD/BAD choice: most confident (default) or a seeded random draw")
-    parser.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
     parser.add_argument("--target", choices=["predicted", "true"], default="predicted",
                         help="class the maps explain (default: predicted)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of sampling and random methods")
     parser.add_argument("--no-metrics", action="store_true", help="maps and figures only, no trust tables")
 
 
@@ -149,41 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = commands.add_parser(
         "explain", help="attribution maps of GOOD/BAD test digits (or your own images), with trust metrics")
-    explain.add_argument("experiment", nargs="?", default=None,
-                         help="experiment whose saved model to explain (default: quick, unless --model)")
-    explain.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model, few digits")
-    explain.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
-    explain.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+    _stage_args(explain, "attributions")
     _explain_args(explain)
-    _set_args(explain)
-    explain.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
-    explain.add_argument("--images", type=Path, help="a folder of digit images (PNG/JPG, any size) to explain")
-    explain.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>/attributions)")
-    explain.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
-    explain.add_argument("--name", help="artifact name, when it differs from the experiment's")
 
     counterfactual = commands.add_parser(
         "counterfactual", help="counterfactuals of GOOD/BAD test digits (or your own images), every method, metrics")
-    counterfactual.add_argument("experiment", nargs="?", default=None,
-                                help="experiment whose saved model to use (default: quick, unless --model)")
-    counterfactual.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model, few digits")
-    counterfactual.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
-    counterfactual.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+    _stage_args(counterfactual, "counterfactuals")
     _counterfactual_args(counterfactual)
-    _set_args(counterfactual)
-    counterfactual.add_argument("--good", type=_count, default=4, help="correctly classified digits (default 4)")
-    counterfactual.add_argument("--bad", type=_count, default=4, help="misclassified digits (default 4)")
-    counterfactual.add_argument("--rule", choices=["confident", "random"], default="confident",
-                                help="GOOD/BAD choice: most confident (default) or a seeded random draw")
-    counterfactual.add_argument("--per-class", action="store_true", help="--good/--bad digits per class")
     counterfactual.add_argument("--target", type=_target_rule, default="auto",
                                 help="auto (default: BAD -> true class, GOOD -> runner-up), true, runner-up, or 0-9")
-    counterfactual.add_argument("--seed", type=int, default=0, help="seed of sampling and random methods")
-    counterfactual.add_argument("--model", type=Path, help="a .keras classifier instead of an experiment's model")
-    counterfactual.add_argument("--images", type=Path, help="a folder of digit images (PNG/JPG, any size)")
-    counterfactual.add_argument("--out", type=Path, help="output folder (default: reports/<experiment>/counterfactuals)")
-    counterfactual.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
-    counterfactual.add_argument("--name", help="artifact name, when it differs from the experiment's")
 
     autoencoders = commands.add_parser(
         "autoencoders", help="train the shared and per-class digit autoencoders (prototype, IM1/IM2, CFRL)")
@@ -212,9 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     _experiment_args(report)
     report.add_argument("--name", help="artifact name, when it differs from the experiment's")
 
-    run = commands.add_parser("run", help="all stages (train, explain, report) of an experiment; default: quick")
+    run = commands.add_parser("run", help="all stages (train, explain, counterfactual, report) of an experiment; "
+                                          "default: quick")
     _experiment_args(run, optional=True)
     _training_args(run)
+    _selection_args(run)
     _explain_args(run)
     _counterfactual_args(run, option="--cf-methods")
     _set_args(run)
