@@ -22,7 +22,6 @@ tens of minutes on a 2-core CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -119,7 +118,7 @@ def main(argv=None) -> dict:
     report["methods_vs_alibi_proto"] = {"digits": int(n), "rows": part2}
     write_json(args.out, report)
 
-    print(f"\n| method | validity | s/digit | queries/digit | L1 | L2 | IM1 | speed-up vs alibi_proto |")
+    print("\n| method | validity | s/digit | queries/digit | L1 | L2 | IM1 | speed-up vs alibi_proto |")
     print("|---|---|---|---|---|---|---|---|")
     for r in part2:
         print(f"| {r['method']} | {r['validity']:.2f} | {r['seconds_per_digit']:.3f} | {r['queries_per_digit']:,.0f} "
