@@ -56,4 +56,8 @@ def test_files_that_resize_with_keras_resizing_are_repaired(digits):
 
 
 def test_committed_quick_model_loads_safe_for_a_plain_call(digits):
+    # The way a user loads it: plain Keras (after `import attention_xai`), no repair step.
+    model = keras.saving.load_model("saved_models/quick/model.keras", safe_mode=True)
+    assert not any(isinstance(layer, keras.layers.Resizing) for layer in model.layers)
+    _assert_plain_call_is_inference(model, digits[:8])
     _assert_plain_call_is_inference(load_classifier("saved_models/quick/model.keras"), digits[:8])
