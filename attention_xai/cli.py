@@ -528,9 +528,17 @@ def cmd_autoencoders(args):
 def cmd_report(args):
     from attention_xai.reporting import write_training_report
 
+    from attention_xai.reporting.attribution_report import redraw_attribution_grid
+    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_figures
+
     config = _config(args)
-    index = write_training_report(_paths(args, args.name or config.name))
-    log.info("report: %s", index)
+    paths = _paths(args, args.name or config.name)
+    # Every figure from saved arrays; nothing is trained, explained or searched again.
+    if (paths.report_dir / "attributions" / "maps.npz").is_file():
+        redraw_attribution_grid(paths.report_dir / "attributions")
+    if (paths.report_dir / "counterfactuals" / "counterfactuals.npz").is_file():
+        redraw_counterfactual_figures(paths.report_dir / "counterfactuals")
+    log.info("report: %s", write_training_report(paths))
 
 
 def cmd_run(args):

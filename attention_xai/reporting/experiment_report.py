@@ -44,7 +44,8 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     for suffix in (".png", ".pdf"):
         target = stem.with_suffix(suffix)
         with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=suffix[1:], dpi=130)
+            # No creation date in the PDF: the same artifacts redraw to the same bytes.
+            fig.savefig(tmp, format=suffix[1:], dpi=130, metadata={"CreationDate": None} if suffix == ".pdf" else None)
         written.append(target)
     return written
 
