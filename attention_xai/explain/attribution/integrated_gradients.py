@@ -8,23 +8,34 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, class_scores
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, class_scores, compiled
 
 
-def target_gradients(model, images: np.ndarray, targets: np.ndarray, scores=None) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of each image's target-class score with respect to its pixels.
+def target_gradients(model, images: np.ndarray, targets: np.ndarray, output: str = "probability"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of each image's target-class score with respect to its pixels, through a
+    compiled pass made once per model.
 
     Args:
-        scores: digits -> (N, 10) class scores (`class_scores`); default: the probabilities.
+        output: the target's "probability" (default) or its "logit".
     Returns:
         (scores of the targets (N,), gradients like `images`).
     """
-    scores = scores or (lambda v: model(v, training=False))
-    x = tf.convert_to_tensor(images)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        picked = tf.gather(scores(x), targets, axis=1, batch_dims=1)
-    return picked.numpy(), tape.gradient(picked, x).numpy()
+    def build():
+        scores = class_scores(model, output)
+
+        @tf.function(reduce_retracing=True)
+        def gradients(x, t):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                picked = tf.gather(scores(x), t, axis=1, batch_dims=1)
+            return picked, tape.gradient(picked, x)
+
+        return gradients
+
+    picked, grads = compiled(model, ("target_gradients", output), build)(
+        tf.constant(images, tf.float32), tf.constant(np.asarray(targets, np.int32)))
+    return picked.numpy(), grads.numpy()
 
 
 @ATTRIBUTIONS.register("integrated_gradients")
@@ -61,12 +72,11 @@ class IntegratedGradients(Attribution):
         image_index = np.repeat(np.arange(len(images)), len(alphas))
         alpha = np.tile(alphas, len(images))
         grads_sum = np.zeros_like(images)
-        scores = class_scores(model, self.output)
         for start in range(0, len(image_index), self.batch_size):
             rows = slice(start, start + self.batch_size)
             idx, a = image_index[rows], alpha[rows][:, None, None, None]
             path = baseline + a * (images[idx] - baseline)
-            _, grads = target_gradients(model, path.astype(np.float32), targets[idx], scores)
+            _, grads = target_gradients(model, path.astype(np.float32), targets[idx], self.output)
             np.add.at(grads_sum, idx, grads * np.tile(weights, len(images))[rows][:, None, None, None])
         maps = (grads_sum * (images - baseline))[..., 0]
         return maps, Passes(gradient=len(image_index)), {}

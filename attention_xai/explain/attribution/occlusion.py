@@ -5,11 +5,10 @@ References: Zeiler and Fergus, "Visualizing and Understanding Convolutional Netw
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from attention_xai.errors import ConfigError
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, class_scores
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, predict_in_batches
 
 
 @ATTRIBUTIONS.register("occlusion")
@@ -45,11 +44,8 @@ class Occlusion(Attribution):
         if starts[-1] != side - self.window:
             starts.append(side - self.window)  # the last window touches the border: every pixel is covered
         corners = [(r, c) for r in starts for c in starts]
-        scores = class_scores(model, self.output)
-
         def predict(x):
-            return np.concatenate([keras.ops.convert_to_numpy(scores(x[i:i + self.batch_size]))
-                                   for i in range(0, len(x), self.batch_size)])
+            return predict_in_batches(model, x, self.batch_size, self.output)
 
         base = predict(images)[np.arange(len(images)), targets]
         drops = np.zeros(images.shape[:3], np.float32)

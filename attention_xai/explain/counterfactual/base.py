@@ -92,19 +92,14 @@ class ModelAccess:
     """
 
     def __init__(self, model: keras.Model, n: int, batch_size: int):
-        import tensorflow as tf
-
         self.model, self.batch_size = model, batch_size
         self.forward = np.zeros(n, np.int64)
         self.gradient = np.zeros(n, np.int64)
-        self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def predict(self, images: np.ndarray, owners: np.ndarray) -> np.ndarray:
         """Probabilities (M, 10) of `images` (M, 28, 28, 1); `owners` (M,) is the digit each row serves."""
         np.add.at(self.forward, owners, 1)
-        out = [self._call(np.ascontiguousarray(images[i:i + self.batch_size], dtype=np.float32)).numpy()
-               for i in range(0, len(images), self.batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+        return predict_in_batches(self.model, images, self.batch_size)
 
     def count_gradients(self, owners: np.ndarray) -> None:
         np.add.at(self.gradient, owners, 1)
