@@ -231,16 +231,26 @@ def log_scores(model: keras.Model):
     the log of the probabilities. It shares the model's layers; nothing is copied."""
     import tensorflow as tf
 
+    head = softmax_head(model)
+    if head is not None:
+        features = keras.Model(model.input, head.input)
+        return lambda x: head_logits(head, features(x, training=False))
+    return lambda x: tf.math.log(tf.clip_by_value(model(x, training=False), 1e-30, 1.0))
+
+
+def softmax_head(model: keras.Model):
+    """The model's last layer when it is a Dense layer with a softmax (whose logits can be
+    computed from its input with its live weights), else None."""
     last = model.layers[-1]
     if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
-        features = keras.Model(model.input, last.input)
+        return last
+    return None
 
-        def logits(x):
-            out = tf.matmul(features(x, training=False), last.kernel)
-            return out + last.bias if last.use_bias else out
 
-        return logits
-    return lambda x: tf.math.log(tf.clip_by_value(model(x, training=False), 1e-30, 1.0))
+def head_logits(head, features):
+    """The logits `head` (see `softmax_head`) computes from its input features."""
+    out = keras.ops.matmul(features, head.kernel)
+    return out + head.bias if head.use_bias else out
 
 
 OUTPUTS = ("probability", "logit")

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from attention_xai.errors import ConfigError
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, numpy_seed
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, head_logits, numpy_seed, softmax_head
 from attention_xai.models.classifier import FINAL_ATTENTION, backbone_layers
 
 
@@ -34,17 +34,16 @@ def logit_view(model):
     input (it shares the model's layers, nothing is copied) and a function from the view's
     output to the target-class logits, computed with the layer's live weights. Gradients
     of logits do not saturate the way softmax probabilities do. None for other models."""
-    last = model.layers[-1]
-    if not isinstance(last, keras.layers.Dense) or last.activation is not keras.activations.softmax:
+    head = softmax_head(model)
+    if head is None:
         return None
-    view = keras.Model(model.input, last.input)
+    view = keras.Model(model.input, head.input)
 
     def score_for(targets):
         targets = tf.constant(np.asarray(targets, dtype=np.int32))
 
         def score(features):
-            logits = tf.matmul(features, last.kernel) + (last.bias if last.use_bias else 0.0)
-            return tf.gather(logits, targets, axis=1, batch_dims=1)
+            return tf.gather(head_logits(head, features), targets, axis=1, batch_dims=1)
 
         return score
 
