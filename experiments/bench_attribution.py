@@ -40,7 +40,7 @@ def _seconds(fn, repeats: int = 3) -> float:
 
 def pass_costs(model, images: np.ndarray) -> dict:
     """Seconds per digit of a batched forward pass and of a batched forward+backward pass."""
-    from attention_xai.explain.attribution.integrated_gradients import target_gradients
+    from attention_xai.explain.base import target_gradients
     from attention_xai.explain.base import predict_in_batches
 
     targets = np.zeros(len(images), np.int64)

@@ -328,3 +328,61 @@ def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
     assert agreement["spearman_with_attention"] is None and "uninformative" in agreement["note"]
     attention_sanity = [row for row in analysis.sanity if row["method"] == "attention"]
     assert len(attention_sanity) == 1 and "uninformative" in attention_sanity[0]["verdict"]
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_smoothgrad_compiled_gradients_give_tf_keras_vis_own_maps(model, digits, absolute):
+    """The adapter swaps only tf-keras-vis' gradient pass for the model's compiled one: with
+    the same numpy seed, plain `Saliency` on the logit view draws the same noise and must
+    give the same maps."""
+    from tf_keras_vis.saliency import Saliency
+
+    from attention_xai.explain.attribution.cam import logit_view
+    from attention_xai.explain.base import numpy_seed
+
+    targets = np.array([3, 1, 4])
+    ours = ATTRIBUTIONS.get("smoothgrad")(samples=5, absolute=absolute, seed=7).explain(model, digits[:3], targets)
+    view, score_for = logit_view(model)
+    with numpy_seed(7):
+        theirs = Saliency(view, clone=False)(score_for(targets), digits[:3], smooth_samples=5, normalize_map=False,
+                                             **({} if absolute else {"gradient_modifier": None}))
+    assert np.abs(theirs).max() > 0
+    np.testing.assert_allclose(ours.maps, theirs, rtol=1e-4, atol=1e-5 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("name", ["gradcam", "scorecam", "smoothgrad"])
+def test_tf_keras_vis_methods_on_a_model_without_a_softmax_dense_head(name, digits):
+    """The softmax is a layer of its own: the methods fall back to tf-keras-vis' own path on
+    a copy whose softmax is made linear."""
+    inputs = keras.Input((28, 28, 1))
+    features = keras.layers.Conv2D(4, 3, activation="relu", name="features")(inputs)
+    hidden = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(features))
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(hidden))
+    result = ATTRIBUTIONS.get(name)(**FAST.get(name, {}), **({} if name == "smoothgrad" else {"layer": "features"})
+                                    ).explain(model, digits[:2], np.array([1, 2]))
+    assert result.maps.shape == (2, 28, 28) and np.isfinite(result.maps).all() and result.maps.max() > 0
+
+
+def test_scorecam_weighs_each_channel_by_the_target_probability():
+    """Score-CAM's weight for channel k is p(target | image masked by channel k, min-max
+    normalised); the map is ReLU(sum_k weight_k * channel_k). Known answer: class 0's logit
+    is 8 * x[pixel]; channel 0 is the image, channel 1 its negative. Masked by channel 0
+    only the pixel survives (p = e^8 / (e^8 + 9)); masked by channel 1 the pixel is 0 (p =
+    0.1). tf-keras-vis softmaxes what the model outputs: fed the softmax model it would
+    weigh channel 0 by softmax(probabilities)[0] = 0.23 instead of 0.997."""
+    pixel = (13, 9)
+    inputs = keras.Input((28, 28, 1), name="digits")
+    features = keras.layers.Conv2D(2, 1, use_bias=False, name="features")(inputs)
+    dense = keras.layers.Dense(10, activation="softmax", name="predictions")
+    model = keras.Model(inputs, dense(keras.layers.Flatten()(features)))
+    kernel = np.zeros((28 * 28 * 2, 10), "float32")
+    kernel[(pixel[0] * 28 + pixel[1]) * 2, 0] = 8.0
+    dense.set_weights([kernel, np.zeros(10, "float32")])
+    model.get_layer("features").set_weights([np.array([1.0, -1.0], "float32").reshape(1, 1, 1, 2)])
+    image = np.full((1, 28, 28, 1), 0.5, "float32")
+    image[0, pixel[0], pixel[1]] = 1.0
+
+    maps = ATTRIBUTIONS.get("scorecam")(layer="features").explain(model, image, np.array([0])).maps[0]
+    weights = np.array([np.exp(8.0) / (np.exp(8.0) + 9), 0.1])
+    expected = np.maximum(weights[0] * image[0, ..., 0] - weights[1] * image[0, ..., 0], 0)
+    np.testing.assert_allclose(maps, expected, rtol=1e-3)

@@ -204,6 +204,42 @@ def compiled_scores(model: keras.Model, output: str = "probability"):
                     lambda: tf.function(class_scores(model, output), reduce_retracing=True))
 
 
+def gradient_pass(model: keras.Model, output: str = "probability"):
+    """The compiled function (digits (N, 28, 28, 1), targets (N,) int32) -> (target scores
+    (N,), their gradients like the digits), made once per model and `output` ("probability"
+    or "logit", see `class_scores`) and kept on the model."""
+    import tensorflow as tf
+
+    def build():
+        scores = class_scores(model, output)
+
+        @tf.function(reduce_retracing=True)
+        def gradients(x, t):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                picked = tf.gather(scores(x), t, axis=1, batch_dims=1)
+            return picked, tape.gradient(picked, x)
+
+        return gradients
+
+    return compiled(model, ("target_gradients", output), build)
+
+
+def target_gradients(model: keras.Model, images: np.ndarray, targets: np.ndarray, output: str = "probability"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of each image's target-class score with respect to its pixels, through the
+    model's compiled `gradient_pass`.
+
+    Returns:
+        (scores of the targets (N,), gradients like `images`).
+    """
+    import tensorflow as tf
+
+    picked, grads = gradient_pass(model, output)(tf.constant(images, tf.float32),
+                                                 tf.constant(np.asarray(targets, np.int32)))
+    return picked.numpy(), grads.numpy()
+
+
 def predict_in_batches(model: keras.Model, images: np.ndarray, batch_size: int, output: str = "probability") -> np.ndarray:
     """Class scores (N, 10), probabilities by default, with one compiled call per batch, in inference mode."""
     scores = compiled_scores(model, output)

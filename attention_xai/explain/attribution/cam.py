@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from attention_xai.errors import ConfigError
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, head_logits, numpy_seed, softmax_head
+from attention_xai.explain.base import (ATTRIBUTIONS, Attribution, Passes, compiled, gradient_pass, head_logits,
+                                        numpy_seed, softmax_head)
 from attention_xai.models.classifier import FINAL_ATTENTION, backbone_layers
 
 
@@ -48,6 +49,22 @@ def logit_view(model):
         return score
 
     return view, score_for
+
+
+def logit_model(model):
+    """For a model that ends in a softmax Dense layer: a model from its input to the logits
+    of every class, sharing all its layers and weights (nothing is copied), made once per
+    model and kept on it (so Keras' predict function is built once too). None for other
+    models."""
+    head = softmax_head(model)
+    if head is None:
+        return None
+
+    def build():
+        logits = keras.layers.Lambda(lambda features: head_logits(head, features), name="logits")(head.input)
+        return keras.Model(model.input, logits, name=f"{model.name}_logits")
+
+    return compiled(model, "logit_model", build)
 
 
 def _linear_output(model):
@@ -117,7 +134,8 @@ class GradCam(_Cam):
 @ATTRIBUTIONS.register("scorecam")
 class ScoreCam(_Cam):
     """Score-CAM: each channel of the feature map, upsampled and normalised, masks the
-    input; the target probabilities weight the channels.
+    input; the target's probability given each masked input weights its channel (as in
+    the authors' code: a black baseline, no softmax across channels).
 
     Args:
         layer: name of a 4-D layer (default as Grad-CAM).
@@ -141,11 +159,16 @@ class ScoreCam(_Cam):
 
     def _visualizer(self, model):
         from tf_keras_vis.scorecam import Scorecam
+        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
         from tf_keras_vis.utils.scores import CategoricalScore
 
-        # Score-CAM weighs channels by softmax probabilities, as in the paper; it does not
-        # modify the model, so no copy is needed.
-        return Scorecam(model, clone=False), lambda t: CategoricalScore(list(t))
+        # tf-keras-vis applies a softmax to what the model outputs, so it must be given the
+        # logits: on the softmax model each channel would be weighted by softmax(probabilities),
+        # squeezed into [0.09, 0.23] for ten classes, instead of the target's probability.
+        logits = logit_model(model)
+        scorecam = (Scorecam(logits, clone=False) if logits is not None
+                    else Scorecam(model, model_modifier=ReplaceToLinear(), clone=True))
+        return scorecam, lambda t: CategoricalScore(list(t))
 
     def _cam(self, cam, score, x, layer):
         return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, max_N=self.max_N,
@@ -156,12 +179,34 @@ class ScoreCam(_Cam):
         return Passes(forward=n * (1 + min(channels, self.max_N or channels)))
 
 
+def _compiled_saliency(model, targets):
+    """tf-keras-vis' `Saliency` (its noise, sample loop, averaging and channel reduction)
+    whose gradient pass is the model's compiled target-logit gradient (`gradient_pass`)
+    instead of an eager tape around an eager model call: the same maps (a test compares
+    them with tf-keras-vis' own path), at what the gradient passes cost. Only for models
+    that end in a softmax Dense layer, whose logits the compiled pass differentiates."""
+    from tf_keras_vis.saliency import Saliency
+
+    gradients = gradient_pass(model, "logit")
+    targets = tf.constant(np.asarray(targets, np.int32))
+
+    class CompiledSaliency(Saliency):
+        def _get_gradients(self, seed_inputs, scores, gradient_modifier, training, unconnected_gradients):
+            (x,) = seed_inputs
+            grads = [gradients(tf.cast(x, tf.float32), targets)[1]]
+            return [gradient_modifier(g) for g in grads] if gradient_modifier is not None else grads
+
+    return CompiledSaliency(model, clone=False)
+
+
 @ATTRIBUTIONS.register("smoothgrad")
 class SmoothGrad(Attribution):
     """SmoothGrad through tf-keras-vis `Saliency`: the mean gradient of the target logit
     (see `logit_view`) over `samples` noisy copies of the image. `absolute=True` (the
     default, tf-keras-vis' own) averages |gradient|, an unsigned map; `absolute=False`
-    averages the signed gradients, as Smilkov et al. define it.
+    averages the signed gradients, as Smilkov et al. define it. For a model that ends in a
+    softmax Dense layer the gradients come from the model's compiled pass (see
+    `_compiled_saliency`); for another, from tf-keras-vis' eager path on a linearised copy.
 
     References: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
 
@@ -183,14 +228,20 @@ class SmoothGrad(Attribution):
         return not self.absolute
 
     def attribute(self, model, images, targets):
+        chunks = []
+        with numpy_seed(self.seed):  # tf-keras-vis draws its noise from numpy's global generator
+            for i in range(0, len(images), self.batch_size):
+                saliency, score = self._saliency(model, targets[i:i + self.batch_size])
+                chunks.append(saliency(score, images[i:i + self.batch_size], smooth_samples=self.samples,
+                                       smooth_noise=self.noise, normalize_map=False,
+                                       **({} if self.absolute else {"gradient_modifier": None})))
+        return np.concatenate(chunks).astype(np.float32), Passes(gradient=len(images) * self.samples), {}
+
+    def _saliency(self, model, targets):
+        """(tf-keras-vis Saliency, its score) for one batch's targets."""
         from tf_keras_vis.saliency import Saliency
 
+        if softmax_head(model) is not None:
+            return _compiled_saliency(model, targets), lambda outputs: outputs  # score unused: targets are fixed
         target, options, score_for = _linear_output(model)
-        saliency = Saliency(target, **options)
-        with numpy_seed(self.seed):  # tf-keras-vis draws its noise from numpy's global generator
-            maps = np.concatenate([
-                saliency(score_for(targets[i:i + self.batch_size]), images[i:i + self.batch_size],
-                         smooth_samples=self.samples, smooth_noise=self.noise, normalize_map=False,
-                         **({} if self.absolute else {"gradient_modifier": None}))
-                for i in range(0, len(images), self.batch_size)])
-        return maps.astype(np.float32), Passes(gradient=len(images) * self.samples), {}
+        return Saliency(target, **options), score_for(targets)

@@ -6,36 +6,8 @@ References: Sundararajan, Taly and Yan, "Axiomatic Attribution for Deep Networks
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
-from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, class_scores, compiled
-
-
-def target_gradients(model, images: np.ndarray, targets: np.ndarray, output: str = "probability"
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of each image's target-class score with respect to its pixels, through a
-    compiled pass made once per model.
-
-    Args:
-        output: the target's "probability" (default) or its "logit".
-    Returns:
-        (scores of the targets (N,), gradients like `images`).
-    """
-    def build():
-        scores = class_scores(model, output)
-
-        @tf.function(reduce_retracing=True)
-        def gradients(x, t):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                picked = tf.gather(scores(x), t, axis=1, batch_dims=1)
-            return picked, tape.gradient(picked, x)
-
-        return gradients
-
-    picked, grads = compiled(model, ("target_gradients", output), build)(
-        tf.constant(images, tf.float32), tf.constant(np.asarray(targets, np.int32)))
-    return picked.numpy(), grads.numpy()
+from attention_xai.explain.base import ATTRIBUTIONS, Attribution, Passes, check_output, target_gradients
 
 
 @ATTRIBUTIONS.register("integrated_gradients")
