@@ -55,6 +55,17 @@ def _at_least(minimum: int):
 _count, _positive = _at_least(0), _at_least(1)
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """--seeds: comma-separated distinct integers >= 0, e.g. 0,1,2."""
+    try:
+        seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None
+    if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be distinct integers >= 0, got {text!r}")
+    return seeds
+
+
 def _experiment_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
     if optional:
         parser.add_argument("experiment", nargs="?", default=None,
@@ -75,6 +86,8 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="override the weights: none, imagenet or a file")
     parser.add_argument("--image-size", type=_positive, help="override the input size of the backbone")
     parser.add_argument("--name", help="artifact name (default: the experiment's, plus override suffixes)")
+    parser.add_argument("--seeds", type=_seed_list,
+                        help="one model per seed, each under <name>-seed<k> (e.g. 0,1,2; default: the experiment's seed)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -298,6 +311,14 @@ def _config(args):
     return config
 
 
+def _configs(args) -> list:
+    """The experiment's config, or with --seeds one per seed, named <name>-seed<k>."""
+    config = _config(args)
+    if not getattr(args, "seeds", None):
+        return [config]
+    return [dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}") for seed in args.seeds]
+
+
 def _paths(args, name: str):
     from attention_xai.artifacts import ExperimentPaths
 
@@ -320,7 +341,12 @@ def _train(args, config=None, data=None):
 
 
 def cmd_train(args):
-    _train(args)
+    from attention_xai.data import load_mnist
+
+    configs = _configs(args)
+    data = load_mnist(args.data) if len(configs) > 1 else None
+    for config in configs:
+        _train(args, config, data)
 
 
 def _method_names(text: str) -> list[str]:
@@ -546,22 +572,22 @@ def cmd_run(args):
     from attention_xai.models import load_classifier
     from attention_xai.reporting import write_training_report
 
-    config = _config(args)
+    configs = _configs(args)
     # Bad names and parameters of either stage fail before training.
     ran = [*_method_names(args.methods), *_cf_method_names(args)]
     methods, cf_methods = _attribution_methods(args, ran), _cf_methods(args, ran)
-    paths = _paths(args, config.name)
     data = load_mnist(args.data)
-    if args.reuse and _finished_with(paths, config):
-        log.info("%s: reusing the finished model in %s", config.name, paths.model)
-        model = load_classifier(paths.model)
-    else:
-        model = _train(args, config, data).model
     images, labels = _explain_pool(args, data)
-    _explain(args, model, images, labels, paths.report_dir / "attributions", methods)
-    _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto")
-    index = write_training_report(paths)
-    log.info("report: %s", index)
+    for config in configs:
+        paths = _paths(args, config.name)
+        if args.reuse and _finished_with(paths, config):
+            log.info("%s: reusing the finished model in %s", config.name, paths.model)
+            model = load_classifier(paths.model)
+        else:
+            model = _train(args, config, data).model
+        _explain(args, model, images, labels, paths.report_dir / "attributions", methods)
+        _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto")
+        log.info("report: %s", write_training_report(paths))
 
 
 def _finished_with(paths, config) -> bool:

@@ -45,13 +45,23 @@ def frozen_head_config(backbone: str, *, epochs: int = 4, weights: str | None = 
     )
 
 
-def ablation_config(attention: str, *, backbone: str = "MobileNetV2", image_size: int = 64,
-                    epochs: int = 8) -> ExperimentConfig:
-    """One cell of the attention ablation: the same backbone, data and schedule, only
-    the attention module after the final feature map changes."""
-    return ExperimentConfig(
-        model=ModelConfig(backbone=backbone, weights=None, image_size=image_size, attention=attention,
-                          head_dropout=0.2),
-        training=TrainConfig(phases=(Phase(epochs, 1e-3),), batch_size=64),
-        description=f"Attention ablation: {backbone} at {image_size}x{image_size} with attention={attention}",
-    )
+ABLATION_MODULES = ("none", "se", "cbam", "pam", "gc")
+
+
+def ablation_config(attention: str) -> ExperimentConfig:
+    """One cell of the attention ablation on the quick protocol: the quick experiment's
+    backbone, data, augmentation and schedule; only the module after the final feature map
+    changes (reduction 8 for every module; CBAM with its normalised spatial gate, as in
+    quick). The 'cbam' cell is the quick experiment itself."""
+    import dataclasses
+
+    from attention_xai.experiment import load_experiment
+
+    if attention not in ABLATION_MODULES:
+        raise ValueError(f"ablation module must be one of {', '.join(ABLATION_MODULES)}, got {attention!r}")
+    quick = load_experiment("quick")
+    kwargs = {} if attention == "none" else {"reduction": 8, **({"spatial_norm": True} if attention == "cbam" else {})}
+    model = dataclasses.replace(quick.model, attention=attention, attention_kwargs=kwargs)
+    return dataclasses.replace(quick, model=model,
+                               description=f"Attention ablation on the quick protocol: small_cnn at 32x32 with "
+                                           f"attention={attention}")

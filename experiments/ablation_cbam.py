@@ -1,4 +1,4 @@
-"""Attention ablation, cell 'cbam': MobileNetV2 from scratch at 64x64, attention=cbam after the final feature map."""
+"""Attention ablation on the quick protocol, cell 'cbam': the quick backbone, data and schedule with attention=cbam."""
 
 from attention_xai.presets import ablation_config
 

@@ -1,4 +1,4 @@
-"""Attention ablation, cell 'gc': MobileNetV2 from scratch at 64x64, attention=gc after the final feature map."""
+"""Attention ablation on the quick protocol, cell 'gc': the quick backbone, data and schedule with attention=gc."""
 
 from attention_xai.presets import ablation_config
 

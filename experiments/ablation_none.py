@@ -1,4 +1,4 @@
-"""Attention ablation, cell 'none': MobileNetV2 from scratch at 64x64, attention=none after the final feature map."""
+"""Attention ablation on the quick protocol, cell 'none': the quick backbone, data and schedule with attention=none."""
 
 from attention_xai.presets import ablation_config
 

@@ -1,4 +1,4 @@
-"""Attention ablation, cell 'pam': MobileNetV2 from scratch at 64x64, attention=pam after the final feature map."""
+"""Attention ablation on the quick protocol, cell 'pam': the quick backbone, data and schedule with attention=pam."""
 
 from attention_xai.presets import ablation_config
 

@@ -1,4 +1,4 @@
-"""Attention ablation, cell 'se': MobileNetV2 from scratch at 64x64, attention=se after the final feature map."""
+"""Attention ablation on the quick protocol, cell 'se': the quick backbone, data and schedule with attention=se."""
 
 from attention_xai.presets import ablation_config
 
