@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -14,6 +15,9 @@ import keras
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+STAGE_ARRAYS = {"attributions": "maps.npz", "counterfactuals": "counterfactuals.npz"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,14 @@ class ExperimentPaths:
     @property
     def report_dir(self) -> Path:
         return Path(self.reports_root) / self.name
+
+    def stage_arrays(self, stage: str) -> Path:
+        """The folder where a stage ("attributions", "counterfactuals") keeps the arrays its
+        report is drawn from: beside the model, so that reports/ can be deleted and rebuilt
+        (or, for runs made before they moved there, the stage's report folder)."""
+        here, before = self.model_dir / stage, self.report_dir / stage
+        name = STAGE_ARRAYS[stage]
+        return before if not (here / name).is_file() and (before / name).is_file() else here
 
 
 def keras_home() -> Path:
@@ -102,3 +114,14 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     """`model.save` to a temporary `.keras` file, then rename."""
     with atomic_path(path) as tmp:
         model.save(tmp)
+
+
+def file_sha256(path: Path) -> str | None:
+    """Hex SHA-256 of a file, None when it is not there."""
+    if not Path(path).is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

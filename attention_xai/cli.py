@@ -215,9 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
     cfrl.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
     cfrl.add_argument("--name", help="artifact name, when it differs from the experiment's")
 
-    report = commands.add_parser("report", help="redraw figures and tables from saved artifacts")
-    _experiment_args(report)
-    report.add_argument("--name", help="artifact name, when it differs from the experiment's")
+    report = commands.add_parser(
+        "report", help="redraw every figure and table, and reports/index.html, from saved artifacts only")
+    report.add_argument("experiments", nargs="*", metavar="experiment",
+                        help="artifact names under --models-dir (default: every one with artifacts)")
+    report.add_argument("--smoke", action="store_true", help="the smoke-sized experiments' artifacts")
+    report.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
+    report.add_argument("--reports-dir", type=Path, default=Path("reports"), help="default: reports")
+    report.add_argument("--name", action="append", default=[], help=argparse.SUPPRESS)  # older spelling of a name
 
     run = commands.add_parser("run", help="all stages (train, explain, counterfactual, report) of an experiment; "
                                           "default: quick")
@@ -369,7 +374,7 @@ def _attribution_methods(args, ran: list[str] | None = None) -> dict:
     return {name: ATTRIBUTIONS.get(name).from_text(params.get(name, {}), seed=args.seed) for name in names}
 
 
-def _explain(args, model, images, labels, out_dir: Path, methods: dict) -> Path:
+def _explain(args, model, images, labels, out_dir: Path, methods: dict, arrays_dir: Path | None = None) -> Path:
     from attention_xai.explain.analysis import analyse
     from attention_xai.reporting.attribution_report import write_attribution_report
 
@@ -378,7 +383,7 @@ def _explain(args, model, images, labels, out_dir: Path, methods: dict) -> Path:
     started = time.perf_counter()
     analysis = analyse(model, images, labels, methods=methods, good=args.good, bad=args.bad, rule=args.rule,
                        per_class=args.per_class, target=args.target, seed=args.seed, metrics=not args.no_metrics)
-    write_attribution_report(analysis, out_dir)
+    write_attribution_report(analysis, out_dir, arrays_dir)
     log.info("explain: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.explanations),
              time.perf_counter() - started, out_dir)
     return out_dir
@@ -424,6 +429,12 @@ def _stage_inputs(args, stage: str):
     return model, paths, out_dir, data, images, labels
 
 
+def _arrays_dir(args, paths, stage: str) -> Path | None:
+    """An experiment's stage keeps its arrays beside the model; with --out or --model they
+    go to the output folder (None)."""
+    return paths.model_dir / stage if paths is not None and args.out is None else None
+
+
 def _refresh_report(args, paths) -> None:
     """Rewrites the experiment's index.html after a stage wrote into its report folder."""
     if paths is not None and paths.metrics.is_file() and args.out is None:
@@ -435,7 +446,7 @@ def _refresh_report(args, paths) -> None:
 def cmd_explain(args):
     methods = _attribution_methods(args)  # bad names and parameters fail before any loading
     model, paths, out_dir, _, images, labels = _stage_inputs(args, "attributions")
-    _explain(args, model, images, labels, out_dir, methods)
+    _explain(args, model, images, labels, out_dir, methods, _arrays_dir(args, paths, "attributions"))
     _refresh_report(args, paths)
 
 
@@ -484,7 +495,8 @@ def _cfrl_directory(args) -> Path:
     return _paths(args, _config(args).name).model_dir / "cfrl"
 
 
-def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: dict, target) -> Path:
+def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: dict, target,
+                     arrays_dir: Path | None = None) -> Path:
     from attention_xai.data import to_model_input
     from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
     from attention_xai.models.autoencoder import load_autoencoders
@@ -497,7 +509,7 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
     analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=args.good, bad=args.bad,
                                        rule=args.rule, per_class=args.per_class, target=target, seed=args.seed,
                                        autoencoders=autoencoders, training_digits=to_model_input(data.x_train))
-    write_counterfactual_report(analysis, out_dir)
+    write_counterfactual_report(analysis, out_dir, arrays_dir)
     log.info("counterfactual: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.results),
              time.perf_counter() - started, out_dir)
     return out_dir
@@ -506,7 +518,8 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
 def cmd_counterfactual(args):
     methods = _cf_methods(args)  # bad names and parameters fail before any loading
     model, paths, out_dir, data, images, labels = _stage_inputs(args, "counterfactuals")
-    _counterfactuals(args, model, images, labels, out_dir, data, methods, args.target)
+    _counterfactuals(args, model, images, labels, out_dir, data, methods, args.target,
+                     _arrays_dir(args, paths, "counterfactuals"))
     _refresh_report(args, paths)
 
 
@@ -552,18 +565,64 @@ def cmd_autoencoders(args):
 
 
 def cmd_report(args):
+    """Each named experiment's report (every one with artifacts by default), then the
+    cross-experiment page. A broken experiment is named on stderr and skipped; the others
+    are still written; the exit code is then 2."""
+    from attention_xai.errors import ArtifactError
+    from attention_xai.experiment import load_experiment
+    from attention_xai.reporting.comparison_report import read_record, write_comparison_report
+
+    names = [*args.experiments, *args.name]
+    if args.smoke:
+        names = [load_experiment(name, smoke=True).name if not name.endswith("_smoke") else name for name in names]
+    if not names:
+        names = _experiments_with_artifacts(args.models_dir)
+        if not names:
+            raise ArtifactError(f"no experiment has artifacts under {args.models_dir}; make some with "
+                                f"`python -m attention_xai run`")
+    started, failed = time.perf_counter(), []
+    for name in names:
+        try:
+            _report_one(_paths(args, name))
+        except ArtifactError as exc:
+            print(f"attention_xai: error: {exc}", file=sys.stderr)
+            failed.append(name)
+    records = []
+    for name in _experiments_with_artifacts(args.models_dir):
+        try:
+            records.append(read_record(_paths(args, name)))
+        except ArtifactError as exc:
+            if name not in failed:  # named once already
+                print(f"attention_xai: error: {exc}", file=sys.stderr)
+                failed.append(name)
+    if records:
+        log.info("report: %s (%d experiments) in %.1f s", write_comparison_report(records, args.reports_dir),
+                 len(records), time.perf_counter() - started)
+    return EXIT_USER_ERROR if failed else 0
+
+
+def _experiments_with_artifacts(models_dir: Path) -> list[str]:
+    """Folders under models_dir with a metrics.json, but for the shared autoencoders'."""
+    from attention_xai.models.autoencoder import AUTOENCODER_DIR
+
+    return sorted(p.parent.name for p in Path(models_dir).glob("*/metrics.json")
+                  if p.parent.name != Path(AUTOENCODER_DIR).name)
+
+
+def _report_one(paths) -> None:
+    """Every figure of one experiment from its saved arrays (nothing is trained, explained
+    or searched again), then its page."""
     from attention_xai.reporting import write_training_report
+    from attention_xai.artifacts import STAGE_ARRAYS
+    from attention_xai.reporting.attribution_report import redraw_attribution_report
+    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_report
+    from attention_xai.reporting.training_report import read_metrics
 
-    from attention_xai.reporting.attribution_report import redraw_attribution_grid
-    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_figures
-
-    config = _config(args)
-    paths = _paths(args, args.name or config.name)
-    # Every figure from saved arrays; nothing is trained, explained or searched again.
-    if (paths.report_dir / "attributions" / "maps.npz").is_file():
-        redraw_attribution_grid(paths.report_dir / "attributions")
-    if (paths.report_dir / "counterfactuals" / "counterfactuals.npz").is_file():
-        redraw_counterfactual_figures(paths.report_dir / "counterfactuals")
+    read_metrics(paths)  # a missing or broken experiment fails before anything is redrawn
+    for stage, redraw in (("attributions", redraw_attribution_report), ("counterfactuals", redraw_counterfactual_report)):
+        arrays = paths.stage_arrays(stage)
+        if (arrays / STAGE_ARRAYS[stage]).is_file():
+            redraw(arrays, paths.report_dir / stage)
     log.info("report: %s", write_training_report(paths))
 
 
@@ -585,8 +644,10 @@ def cmd_run(args):
             model = load_classifier(paths.model)
         else:
             model = _train(args, config, data).model
-        _explain(args, model, images, labels, paths.report_dir / "attributions", methods)
-        _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto")
+        _explain(args, model, images, labels, paths.report_dir / "attributions", methods,
+                 paths.model_dir / "attributions")
+        _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto",
+                         paths.model_dir / "counterfactuals")
         log.info("report: %s", write_training_report(paths))
 
 

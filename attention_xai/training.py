@@ -25,7 +25,7 @@ import keras
 import numpy as np
 
 from attention_xai import __version__
-from attention_xai.artifacts import ExperimentPaths, save_model, write_json, write_text
+from attention_xai.artifacts import ExperimentPaths, file_sha256, save_model, write_json, write_text
 from attention_xai.config import ExperimentConfig
 from attention_xai.data import DigitBatches, EpochShuffle, Mnist, split
 from attention_xai.errors import ArtifactError, ConfigError, first_line
@@ -233,6 +233,7 @@ def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dic
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     save_model(model, paths.model)
+    metrics["model_sha256"] = file_sha256(paths.model)  # the manifests trace figures back to this file
     write_text(paths.history, history_csv(state["history"]))
     write_json(paths.metrics, metrics)
     shutil.rmtree(paths.checkpoints, ignore_errors=True)

@@ -68,7 +68,7 @@ def _error_line(capsys, argv):
     (["run", "quick", "--smoke", "--set", "occlusion.windw=3"], "unknown parameter 'windw' for occlusion"),
     (["run", "quick", "--smoke", "--set", "gradient.beta=big"], "gradient.beta must be float, got 'big'"),
     (["train", "quick", "--smoke", "--data", "missing.npz"], "MNIST file not found"),
-    (["report", "quick", "--smoke"], "no trained model for 'quick_smoke'"),
+    (["report", "quick", "--smoke"], "no artifacts for 'quick_smoke'"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_user_errors_are_one_line_exit_2_and_write_nothing(capsys, tmp_path, argv, message):

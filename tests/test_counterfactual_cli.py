@@ -9,8 +9,8 @@ from PIL import Image
 from attention_xai.artifacts import ExperimentPaths
 from attention_xai.cli import main
 from attention_xai.models import load_classifier
-from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_figures
-from attention_xai.reporting.experiment_report import read_csv
+from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_report
+from attention_xai.reporting.writing import read_csv
 from attention_xai.training import train_experiment
 from conftest import one_error_line, tiny_experiment
 
@@ -54,7 +54,7 @@ def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
     for name in ("methods.png", "methods.pdf", "counterfactual_gradient.png", "counterfactual_growing_spheres.pdf"):
         assert (out / name).stat().st_size > 0, name
     (out / "methods.png").unlink()
-    redraw_counterfactual_figures(out)  # from counterfactuals.npz alone
+    redraw_counterfactual_report(out)  # from counterfactuals.npz alone
     assert (out / "methods.png").exists()
 
 
@@ -146,7 +146,7 @@ def test_report_redraws_every_figure_byte_for_byte(trained, autoencoders_dir, tm
     assert main(["explain", *common, "--out", str(report_dir / "attributions"), "--methods", "gradcam,occlusion"]) == 0
     assert main(["counterfactual", *common, "--out", str(report_dir / "counterfactuals"), "--methods", "gradient",
                  "--autoencoders", str(autoencoders_dir)]) == 0
-    report = ["report", "quick", "--name", "tiny", "--models-dir", str(trained.models_root), "--reports-dir",
+    report = ["report", "tiny", "--models-dir", str(trained.models_root), "--reports-dir",
               str(trained.reports_root)]
     assert main(report) == 0
 

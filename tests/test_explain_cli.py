@@ -10,7 +10,7 @@ from attention_xai.artifacts import ExperimentPaths
 from attention_xai.cli import main
 from attention_xai.data.images import load_digit_images, to_mnist_digit
 from attention_xai.training import train_experiment
-from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_grid
+from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_report
 from conftest import one_error_line, tiny_experiment
 
 FAST = ["--methods", "gradcam,occlusion,attention"]
@@ -39,7 +39,7 @@ def test_explain_a_saved_model_writes_maps_figures_and_tables(trained, tmp_path)
     assert "pass" in sanity or "FAIL" in sanity
     # Figures are redrawn from maps.npz alone.
     (out / "attribution_grid.png").unlink()
-    redraw_attribution_grid(out)
+    redraw_attribution_report(out)
     assert (out / "attribution_grid.png").exists()
 
 
@@ -121,7 +121,7 @@ def test_set_reaches_the_method_and_is_recorded(trained, tmp_path):
 
 
 def test_the_report_says_how_the_digits_were_chosen(trained, tmp_path, mnist):
-    from attention_xai.reporting.experiment_report import attribution_sections
+    from attention_xai.reporting.attribution_report import attribution_sections
 
     out = tmp_path / "attr"
     assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "1", "--bad", "1",

@@ -14,7 +14,7 @@ def render_index(title: str, summary: Sequence[tuple[str, str]], sections: Seque
         summary: (label, value) rows of the headline table.
         sections: dicts with "title", and any of "figure" (PNG path relative to the page,
             with a PDF of the same stem beside it), "table" (CSV path and list of rows),
-            "text".
+            "text", "links" ((href, label) pairs).
     """
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
              "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
@@ -35,6 +35,9 @@ def render_index(title: str, summary: Sequence[tuple[str, str]], sections: Seque
             if rows:
                 parts.append(_table(list(rows[0]), [list(r.values()) for r in rows]))
             parts.append(f"<p><a href='{html.escape(csv_path)}'>CSV</a></p>")
+        if section.get("links"):
+            parts.append("<ul>" + "".join(f"<li><a href='{html.escape(href)}'>{html.escape(label)}</a></li>"
+                                          for href, label in section["links"]) + "</ul>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
