@@ -656,7 +656,9 @@ def _finished_with(paths, config) -> bool:
         metrics = json.loads(paths.metrics.read_text())
     except (OSError, ValueError):
         return False
-    return paths.model.is_file() and metrics.get("config") == config.to_dict()
+    from attention_xai.training import same_config
+
+    return paths.model.is_file() and same_config(metrics.get("config"), config)
 
 
 def cmd_evaluate(args):

@@ -124,6 +124,8 @@ class TrainConfig:
         phases: consecutive phases (e.g. frozen backbone, then fine-tuning).
         batch_size: digits per step.
         validation_size: digits held out of the training split (seeded) for validation.
+        train_subset: train on a seeded, class-stratified draw of this many of the training
+            digits left after validation (the seed study's 20% subset is 12,000); None: all.
         train_limit / test_limit: use only the first N digits (None: all); for smoke runs.
         early_stopping_patience: epochs without val_loss improvement before a phase ends.
         plateau_patience / plateau_factor / min_learning_rate: ReduceLROnPlateau on val_loss.
@@ -132,6 +134,7 @@ class TrainConfig:
     phases: tuple[Phase, ...] = (Phase(epochs=5),)
     batch_size: int = 128
     validation_size: int = 5000
+    train_subset: int | None = None
     train_limit: int | None = None
     test_limit: int | None = None
     early_stopping_patience: int = 4
@@ -144,7 +147,7 @@ class TrainConfig:
                  "phases must be a non-empty tuple of Phase")
         _require(isinstance(self.batch_size, int) and self.batch_size > 0, "batch_size must be a positive integer")
         _require(isinstance(self.validation_size, int) and self.validation_size > 0, "validation_size must be a positive integer")
-        for limit in ("train_limit", "test_limit"):
+        for limit in ("train_subset", "train_limit", "test_limit"):
             value = getattr(self, limit)
             _require(value is None or (isinstance(value, int) and value > 0), f"{limit} must be None or a positive integer")
         _require(self.early_stopping_patience >= 1, "early_stopping_patience must be >= 1")
@@ -187,6 +190,12 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
         return json.loads(json.dumps(dataclasses.asdict(self), default=dict))
+
+    @staticmethod
+    def normalized(data: Mapping[str, Any]) -> dict[str, Any]:
+        """A recorded config dict with the fields it predates at their defaults, so records
+        written before a field existed compare equal to configs made now."""
+        return ExperimentConfig.from_dict(data).to_dict()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ExperimentConfig":

@@ -140,7 +140,8 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
     """
     check_model_config(config.model)
     splits = split(data, validation_size=config.training.validation_size, seed=config.seed,
-                   train_limit=config.training.train_limit, test_limit=config.training.test_limit)
+                   train_limit=config.training.train_limit, test_limit=config.training.test_limit,
+                   train_subset=config.training.train_subset)
     ckpt = paths.checkpoints
     if fresh and ckpt.exists():
         shutil.rmtree(ckpt)
@@ -182,6 +183,15 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
     return _export(config, splits, paths, state, data.source)
 
 
+def same_config(recorded, config: ExperimentConfig) -> bool:
+    """Whether a recorded config dict (metrics.json, a checkpoint) is `config`, fields it
+    predates taken at their defaults."""
+    try:
+        return ExperimentConfig.normalized(recorded) == config.to_dict()
+    except (ConfigError, TypeError, AttributeError):
+        return False
+
+
 def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.Model]:
     state_file = ckpt / "state.json"
     if state_file.is_file():
@@ -190,7 +200,7 @@ def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.
         except (OSError, ValueError) as exc:
             raise ArtifactError(f"the checkpoint state {state_file} is unreadable ({first_line(exc)}); "
                                 f"rerun with --fresh to discard it") from None
-        if state.get("config") != config.to_dict():
+        if not same_config(state.get("config"), config):
             raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
                               f"rerun with --fresh to discard it")
         try:

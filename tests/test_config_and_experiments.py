@@ -34,12 +34,16 @@ def test_seed_configurations_exist_with_imagenet_and_from_scratch_variants():
 
 
 def test_ablation_family_changes_only_the_attention_module():
+    """Each cell is the quick protocol with another module (and that module's options);
+    the cbam cell is quick itself."""
     configs = {a: load_experiment(f"ablation_{a}") for a in ["none", "se", "cbam", "pam", "gc"]}
     assert {c.model.attention for c in configs.values()} == set(configs)
-    reference = configs["none"]
+    quick = load_experiment("quick")
     for config in configs.values():
-        assert dataclasses.replace(config.model, attention="none") == reference.model
-        assert config.training == reference.training and config.seed == reference.seed
+        assert dataclasses.replace(config.model, attention=quick.model.attention,
+                                   attention_kwargs=quick.model.attention_kwargs) == quick.model
+        assert config.training == quick.training and config.seed == quick.seed
+    assert configs["cbam"].model == quick.model and configs["none"].model.attention_kwargs == {}
 
 
 def test_importing_an_experiment_has_no_side_effects(tmp_path, monkeypatch):
@@ -78,3 +82,20 @@ def test_unknown_names_are_config_errors_listing_valid_ones():
 def test_config_dict_round_trip():
     config = load_experiment("seed_densenet121_frozen")
     assert ExperimentConfig.from_dict(config.to_dict()) == config
+
+
+def test_a_config_recorded_before_a_field_existed_is_the_same_config():
+    """metrics.json written before `train_subset` existed still matches (reuse, resume,
+    grouping of seeds in the comparison), and a different value does not."""
+    import dataclasses
+
+    from attention_xai.experiment import load_experiment
+    from attention_xai.training import same_config
+
+    config = load_experiment("quick")
+    recorded = config.to_dict()
+    del recorded["training"]["train_subset"]
+    assert same_config(recorded, config)
+    assert not same_config(recorded, dataclasses.replace(config, training=dataclasses.replace(
+        config.training, train_subset=12000)))
+    assert not same_config({}, config) and not same_config(None, config)

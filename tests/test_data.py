@@ -80,3 +80,20 @@ def test_the_data_source_names_no_path_of_this_machine(mnist):
     import sys
 
     assert sys.prefix not in mnist.source and not any(word.startswith("/") for word in mnist.source.split())
+
+
+def test_the_seed_study_subset_is_stratified_seeded_and_apart_from_validation(mnist):
+    """12,000 training digits (the seed study's 20%): every class in its share of the digits
+    left after validation, the same draw for the same seed, another for another seed."""
+    first = split(mnist, validation_size=5000, seed=0, train_subset=12000)
+    again = split(mnist, validation_size=5000, seed=0, train_subset=12000)
+    other = split(mnist, validation_size=5000, seed=1, train_subset=12000)
+    full = split(mnist, validation_size=5000, seed=0)
+    assert len(first.y_train) == 12000 and len(first.y_val) == 5000 and len(first.y_test) == 10000
+    shares = np.bincount(full.y_train, minlength=10) / len(full.y_train)
+    assert np.abs(np.bincount(first.y_train, minlength=10) - 12000 * shares).max() < 1  # rounded quotas
+    np.testing.assert_array_equal(first.x_train, again.x_train)
+    assert not np.array_equal(first.x_train, other.x_train)
+    # Drawn from the training digits left after validation: none is a validation digit.
+    train_rows = {row.tobytes() for row in first.x_train.reshape(12000, -1)}
+    assert not train_rows & {row.tobytes() for row in first.x_val.reshape(5000, -1)}

@@ -78,14 +78,18 @@ class Splits:
 
 
 def split(data: Mnist, *, validation_size: int, seed: int, train_limit: int | None = None,
-          test_limit: int | None = None) -> Splits:
+          test_limit: int | None = None, train_subset: int | None = None) -> Splits:
     """Holds out `validation_size` training digits (a seeded draw) for validation.
 
-    `train_limit` keeps that many of the remaining training digits and `test_limit` the
-    first digits of the test set; both are for smoke runs.
+    `train_subset` then keeps a seeded, class-stratified draw of that many of the remaining
+    training digits (each class in proportion to its share, largest remainders rounding).
+    `train_limit` keeps the first that many of the remaining training digits and
+    `test_limit` the first digits of the test set; both are for smoke runs.
     """
     order = np.random.default_rng(seed).permutation(len(data.x_train))
     val, train = order[:validation_size], np.sort(order[validation_size:])
+    if train_subset is not None and train_subset < len(train):
+        train = train[stratified_subset(data.y_train[train], train_subset, seed)]
     if train_limit is not None:
         train = train[:train_limit]
     test = slice(None) if test_limit is None else slice(0, test_limit)
@@ -94,3 +98,15 @@ def split(data: Mnist, *, validation_size: int, seed: int, train_limit: int | No
         x_val=data.x_train[np.sort(val)], y_val=data.y_train[np.sort(val)],
         x_test=data.x_test[test], y_test=data.y_test[test],
     )
+
+
+def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded draw of `size` labels in which every class keeps its
+    share (quotas rounded by largest remainder, so they sum to `size`)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = counts * size / len(labels)
+    quota = np.floor(exact).astype(int)
+    quota[np.argsort(-(exact - quota), kind="stable")[: size - quota.sum()]] += 1
+    rng = np.random.default_rng([seed, size])
+    picked = [rng.choice(np.flatnonzero(labels == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
