@@ -1,9 +1,14 @@
 # Two entry points on a fresh machine: `make run` (the quick experiment, end to end) and
-# `make test`. Both create .venv and install requirements.txt when needed.
+# `make test`. Both create .venv and install requirements.txt when needed; `make test` also
+# builds .venv-jax (requirements-jax.txt) for the backend tests on JAX.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The second test environment: keras + jax, no TensorFlow (tests/backend on KERAS_BACKEND=jax).
+JAX_VENV ?= .venv-jax
+JAX_PY := $(JAX_VENV)/bin/python
+JAX_STAMP := $(JAX_VENV)/.installed
 
 .PHONY: run test smoke bench clean-venv
 
@@ -13,11 +18,20 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(JAX_STAMP): requirements-jax.txt
+	test -x $(JAX_PY) || $(PYTHON) -m venv $(JAX_VENV)
+	$(JAX_PY) -m pip install --quiet -r requirements-jax.txt
+	touch $(JAX_STAMP)
+
 run: $(STAMP)
 	$(PY) -m attention_xai run $(EXPERIMENT)
 
-test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+# The whole suite on TensorFlow, then the backend tests again on JAX; each run's
+# cross-backend test loads its exported model in the other environment.
+test: $(STAMP) $(JAX_STAMP)
+	ATTENTION_XAI_OTHER_PYTHON=$(abspath $(JAX_PY)) $(PY) -m pytest -q $(PYTEST_ARGS)
+	KERAS_BACKEND=jax ATTENTION_XAI_OTHER_PYTHON=$(abspath $(PY)) PYTHONPATH=$(CURDIR) \
+		$(JAX_PY) -m pytest -q -p no:cacheprovider tests/backend
 
 smoke: $(STAMP)
 	$(PY) -m attention_xai run quick --smoke
@@ -26,4 +40,4 @@ bench: $(STAMP)
 	$(PY) experiments/bench_training.py
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(JAX_VENV)

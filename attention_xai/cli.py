@@ -88,6 +88,10 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="artifact name (default: the experiment's, plus override suffixes)")
     parser.add_argument("--seeds", type=_seed_list,
                         help="one model per seed, each under <name>-seed<k> (e.g. 0,1,2; default: the experiment's seed)")
+    parser.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"],
+                        help="override the training precision (mixed: for GPUs; the export is float32)")
+    parser.add_argument("--distribute", action="store_true",
+                        help="data-parallel on every visible device (JAX DataParallel / TF MirroredStrategy)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -117,23 +121,57 @@ def _stage_args(parser: argparse.ArgumentParser, stage: str) -> None:
     _set_args(parser)
 
 
-def _explain_args(parser: argparse.ArgumentParser) -> None:
-    from attention_xai.explain import ATTRIBUTIONS
+def tensorflow_missing() -> str | None:
+    """None when the stages that need TensorFlow (explain, counterfactual, cfrl,
+    autoencoders, run) can run here; else why not."""
+    import keras
 
-    parser.add_argument("--methods", default=",".join(ATTRIBUTIONS.names()),
-                        help=f"comma-separated attribution methods (default: all: {', '.join(ATTRIBUTIONS.names())})")
+    if keras.backend.backend() != "tensorflow":
+        return (f"needs the TensorFlow backend, and KERAS_BACKEND is {keras.backend.backend()}: train with any "
+                f"backend, then run this stage with KERAS_BACKEND=tensorflow on the exported model")
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return "needs TensorFlow, which is not installed here (pip install -r requirements.txt)"
+    return None
+
+
+def _require_tensorflow(command: str) -> None:
+    why = tensorflow_missing()
+    if why:
+        raise ConfigError(f"{command} {why}")
+
+
+def _registry_names(kind: str) -> list[str]:
+    """The method names of a registry for --help and defaults; [] where TensorFlow is
+    missing (the command then stops with `_require_tensorflow` before using them)."""
+    if tensorflow_missing():
+        return []
+    if kind == "attribution":
+        from attention_xai.explain import ATTRIBUTIONS
+
+        return ATTRIBUTIONS.names()
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
+
+    return COUNTERFACTUALS.names() if kind == "counterfactual" else default_methods()
+
+
+def _explain_args(parser: argparse.ArgumentParser) -> None:
+    names = _registry_names("attribution")
+    parser.add_argument("--methods", default=",".join(names),
+                        help=f"comma-separated attribution methods (default: all: {', '.join(names) or 'needs TensorFlow'})")
     parser.add_argument("--target", choices=["predicted", "true"], default="predicted",
                         help="class the maps explain (default: predicted)")
     parser.add_argument("--no-metrics", action="store_true", help="maps and figures only, no trust tables")
 
 
 def _counterfactual_args(parser: argparse.ArgumentParser, option: str = "--methods") -> None:
-    from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
     from attention_xai.models.autoencoder import AUTOENCODER_DIR
 
-    parser.add_argument(option, dest="cf_methods", default=",".join(default_methods()),
-                        help=f"comma-separated counterfactual methods, or 'all' (default: {', '.join(default_methods())}; "
-                             f"all: {', '.join(COUNTERFACTUALS.names())})")
+    default, every = _registry_names("default counterfactual"), _registry_names("counterfactual")
+    parser.add_argument(option, dest="cf_methods", default=",".join(default),
+                        help=f"comma-separated counterfactual methods, or 'all' (default: {', '.join(default)}; "
+                             f"all: {', '.join(every) or 'needs TensorFlow'})")
     parser.add_argument("--autoencoders", type=Path, default=AUTOENCODER_DIR,
                         help=f"folder of the shared autoencoders (default: {AUTOENCODER_DIR})")
 
@@ -310,6 +348,11 @@ def _config(args):
                                      name="-".join([config.name, *suffix]))
     if getattr(args, "name", None):
         config = dataclasses.replace(config, name=args.name)
+    if getattr(args, "precision", None) and args.precision != config.training.precision:
+        config = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=args.precision),
+                                     name=f"{config.name}-{args.precision.replace('_', '')}")
+    if getattr(args, "distribute", False):  # how to train, not what: the name stays
+        config = dataclasses.replace(config, training=dataclasses.replace(config.training, distribute=True))
     from attention_xai.models import check_model_config
 
     check_model_config(config.model)
@@ -444,6 +487,7 @@ def _refresh_report(args, paths) -> None:
 
 
 def cmd_explain(args):
+    _require_tensorflow("explain")
     methods = _attribution_methods(args)  # bad names and parameters fail before any loading
     model, paths, out_dir, _, images, labels = _stage_inputs(args, "attributions")
     _explain(args, model, images, labels, out_dir, methods, _arrays_dir(args, paths, "attributions"))
@@ -516,6 +560,7 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
 
 
 def cmd_counterfactual(args):
+    _require_tensorflow("counterfactual")
     methods = _cf_methods(args)  # bad names and parameters fail before any loading
     model, paths, out_dir, data, images, labels = _stage_inputs(args, "counterfactuals")
     _counterfactuals(args, model, images, labels, out_dir, data, methods, args.target,
@@ -524,6 +569,7 @@ def cmd_counterfactual(args):
 
 
 def cmd_cfrl(args):
+    _require_tensorflow("cfrl")
     from attention_xai.data import load_mnist, to_model_input
     from attention_xai.explain.counterfactual.cfrl import train_cfrl
     from attention_xai.models import load_classifier
@@ -546,6 +592,7 @@ def cmd_cfrl(args):
 
 
 def cmd_autoencoders(args):
+    _require_tensorflow("autoencoders")
     from attention_xai.data import load_mnist, to_model_input
     from attention_xai.models.autoencoder import AUTOENCODER_DIR, train_autoencoders
 
@@ -627,6 +674,7 @@ def _report_one(paths) -> None:
 
 
 def cmd_run(args):
+    _require_tensorflow("run (its explain and counterfactual stages)")
     from attention_xai.data import load_mnist
     from attention_xai.models import load_classifier
     from attention_xai.reporting import write_training_report

@@ -116,6 +116,9 @@ class Phase:
         check_trainable(self.trainable)
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to fit the classifier.
@@ -127,6 +130,13 @@ class TrainConfig:
         train_subset: train on a seeded, class-stratified draw of this many of the training
             digits left after validation (the seed study's 20% subset is 12,000); None: all.
         train_limit / test_limit: use only the first N digits (None: all); for smoke runs.
+        precision: "float32", or "mixed_bfloat16" / "mixed_float16" (float16 compute and
+            float32 weights; Keras scales the loss for float16) for GPUs that have them. The
+            exported model is float32 either way.
+        distribute: data-parallel training on every visible device (JAX: Keras'
+            DataParallel; TensorFlow: MirroredStrategy); `batch_size` is the global batch
+            and must divide evenly among them. It does not change what is trained, so it
+            is not part of an experiment's identity (see `protocol`).
         early_stopping_patience: epochs without val_loss improvement before a phase ends.
         plateau_patience / plateau_factor / min_learning_rate: ReduceLROnPlateau on val_loss.
     """
@@ -137,6 +147,8 @@ class TrainConfig:
     train_subset: int | None = None
     train_limit: int | None = None
     test_limit: int | None = None
+    precision: str = "float32"
+    distribute: bool = False
     early_stopping_patience: int = 4
     plateau_patience: int = 1
     plateau_factor: float = 0.3
@@ -150,6 +162,8 @@ class TrainConfig:
         for limit in ("train_subset", "train_limit", "test_limit"):
             value = getattr(self, limit)
             _require(value is None or (isinstance(value, int) and value > 0), f"{limit} must be None or a positive integer")
+        _require(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        _require(isinstance(self.distribute, bool), "distribute must be true or false")
         _require(self.early_stopping_patience >= 1, "early_stopping_patience must be >= 1")
         _require(self.plateau_patience >= 1, "plateau_patience must be >= 1")
         _require(0 < self.plateau_factor < 1, "plateau_factor must be in (0, 1)")
@@ -196,6 +210,14 @@ class ExperimentConfig:
         """A recorded config dict with the fields it predates at their defaults, so records
         written before a field existed compare equal to configs made now."""
         return ExperimentConfig.from_dict(data).to_dict()
+
+    @staticmethod
+    def protocol(data: Mapping[str, Any]) -> dict[str, Any]:
+        """What a recorded config trains, `normalized`, without the fields that do not change
+        the model a seed gives: name, seed, description, and whether it ran data-parallel."""
+        config = ExperimentConfig.normalized(data)
+        config["training"].pop("distribute")
+        return {k: v for k, v in config.items() if k not in ("name", "seed", "description")}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ExperimentConfig":

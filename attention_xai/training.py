@@ -9,10 +9,12 @@ its checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
+import os
 import platform
 import shutil
 from importlib import metadata
@@ -139,6 +141,63 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
         ConfigError: invalid model config, or an interrupted run of another config.
     """
     check_model_config(config.model)
+    with data_parallel(config.training.distribute) as replicas, precision_policy(config.training.precision):
+        if config.training.batch_size % replicas:
+            raise ConfigError(f"batch_size {config.training.batch_size} does not split evenly among {replicas} devices")
+        return _train(config, data, paths, fresh=fresh, verbose=verbose, tensorboard=tensorboard,
+                      callbacks=callbacks, replicas=replicas)
+
+
+@contextlib.contextmanager
+def data_parallel(enabled: bool):
+    """Builds, trains and evaluates inside it run data-parallel on every visible device when
+    `enabled`: Keras' `DataParallel` distribution on JAX, `tf.distribute.MirroredStrategy`
+    on TensorFlow. Several machines join through the engines' own mechanisms, read from the
+    environment: on JAX `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES`
+    and `KERAS_DISTRIBUTION_PROCESS_ID` (`keras.distribution.initialize`, which calls
+    `jax.distributed.initialize`); on TensorFlow `TF_CONFIG` (`MultiWorkerMirroredStrategy`).
+    Yields the number of replicas (1 when not enabled)."""
+    if not enabled:
+        yield 1
+        return
+    backend = keras.backend.backend()
+    if backend == "jax":
+        if int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1:
+            keras.distribution.initialize()
+        devices = keras.distribution.list_devices()
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        log.info("data-parallel on %d devices (JAX): %s", len(devices), ", ".join(map(str, devices)))
+        try:
+            yield len(devices)
+        finally:
+            keras.distribution.set_distribution(previous)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        strategy = (tf.distribute.MultiWorkerMirroredStrategy() if os.environ.get("TF_CONFIG")
+                    else tf.distribute.MirroredStrategy())
+        log.info("data-parallel on %d devices (TensorFlow %s)", strategy.num_replicas_in_sync, type(strategy).__name__)
+        with strategy.scope():
+            yield strategy.num_replicas_in_sync
+    else:
+        raise ConfigError(f"distribute is implemented for the jax and tensorflow backends, not {backend}")
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Keras' global dtype policy `name` while the model is built and trained, the previous
+    one afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fresh: bool, verbose, tensorboard: bool,
+           callbacks, replicas: int) -> TrainResult:
     splits = split(data, validation_size=config.training.validation_size, seed=config.seed,
                    train_limit=config.training.train_limit, test_limit=config.training.test_limit,
                    train_subset=config.training.train_subset)
@@ -149,8 +208,9 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
     ckpt.mkdir(parents=True, exist_ok=True)
     training = config.training
 
-    train_batches = DigitBatches(splits.x_train, splits.y_train, training.batch_size, shuffle=True, seed=config.seed)
-    val_batches = DigitBatches(splits.x_val, splits.y_val, training.batch_size)
+    train_batches = DigitBatches(splits.x_train, splits.y_train, training.batch_size, shuffle=True, seed=config.seed,
+                                 replicas=replicas)
+    val_batches = DigitBatches(splits.x_val, splits.y_val, training.batch_size, replicas=replicas)
     for index, phase in enumerate(training.phases):
         if index < state["phase_index"]:
             continue
@@ -180,16 +240,19 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
         state.update(phase_index=index + 1, phase_start=state["epochs_done"], counters=[])
         write_json(ckpt / "state.json", state)
 
-    return _export(config, splits, paths, state, data.source)
+    return _export(config, splits, paths, state, data.source, replicas)
 
 
 def same_config(recorded, config: ExperimentConfig) -> bool:
     """Whether a recorded config dict (metrics.json, a checkpoint) is `config`, fields it
     predates taken at their defaults."""
     try:
-        return ExperimentConfig.normalized(recorded) == config.to_dict()
+        recorded, current = ExperimentConfig.normalized(recorded), config.to_dict()
     except (ConfigError, TypeError, AttributeError):
         return False
+    for data in (recorded, current):  # data-parallel or not, the same training
+        data["training"].pop("distribute")
+    return recorded == current
 
 
 def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.Model]:
@@ -216,9 +279,18 @@ def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.
     return state, build_classifier(config.model, seed=config.seed)
 
 
-def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dict, source: str) -> TrainResult:
+def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dict, source: str,
+            replicas: int = 1) -> TrainResult:
     model = keras.saving.load_model(paths.checkpoints / state["best"], compile=False)
-    probabilities = model.predict(DigitBatches(splits.x_test, splits.y_test, config.training.batch_size), verbose=0)
+    if config.training.precision != "float32":
+        # Trained with float16/bfloat16 compute (the weights are float32 throughout): the
+        # exported model computes in float32, so explanations get full-precision gradients.
+        with precision_policy("float32"):
+            exported = build_classifier(config.model, seed=config.seed)
+        exported.set_weights(model.get_weights())
+        model = exported
+    test_batches = DigitBatches(splits.x_test, splits.y_test, config.training.batch_size, replicas=replicas)
+    probabilities = model.predict(test_batches, verbose=0)[: len(splits.y_test)]  # without any padding
     test = classification_metrics(splits.y_test, probabilities)
     best_row = next(row for row in state["history"] if row["epoch"] == state["best_epoch"])
     metrics = {
@@ -237,6 +309,7 @@ def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dic
         "train_size": int(len(splits.y_train)),
         "validation_size": int(len(splits.y_val)),
         "seed": config.seed,
+        "replicas": replicas,
         "data_source": source,
         "config": config.to_dict(),
         "versions": library_versions(),

@@ -32,12 +32,17 @@ class DigitBatches(keras.utils.PyDataset):
             own batch shuffling draws from global state.
         seed: shuffling seed.
         epoch: the epoch of the first pass.
+        replicas: for data-parallel training on this many devices, whose batches must
+            split evenly: a short last batch is padded with blank digits of weight 0 (batches
+            are then (digits, labels, weights); metrics and gradients ignore the padding,
+            predictions for it are trimmed by the caller). 1: no padding, no weights.
     """
 
-    def __init__(self, images, labels, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0):
+    def __init__(self, images, labels, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0,
+                 replicas: int = 1):
         super().__init__()
         self.images, self.labels = images, np.asarray(labels, dtype=np.int32)
-        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.batch_size, self.shuffle, self.seed, self.replicas = batch_size, shuffle, seed, replicas
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch: int) -> None:
@@ -50,7 +55,13 @@ class DigitBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
-        return to_model_input(self.images[rows]), self.labels[rows]
+        digits, labels = to_model_input(self.images[rows]), self.labels[rows]
+        if self.replicas == 1:
+            return digits, labels
+        pad = -len(rows) % self.replicas
+        weights = np.concatenate([np.ones(len(rows), np.float32), np.zeros(pad, np.float32)])
+        return (np.concatenate([digits, np.zeros((pad, *digits.shape[1:]), np.float32)]),
+                np.concatenate([labels, np.zeros(pad, np.int32)]), weights)
 
 
 

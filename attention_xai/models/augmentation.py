@@ -70,6 +70,7 @@ class DigitAugmentation(keras.layers.Layer):
 
     def __init__(self, rotation_degrees: float = 10.0, translation: float = 0.1, elastic_alpha: float = 34.0,
                  elastic_sigma: float = 4.0, probability: float = 1.0, seed: int | None = None, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # the input path stays float32 under a mixed-precision policy
         super().__init__(**kwargs)
         self.rotation_degrees, self.translation = float(rotation_degrees), float(translation)
         self.elastic_alpha, self.elastic_sigma = float(elastic_alpha), float(elastic_sigma)

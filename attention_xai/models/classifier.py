@@ -94,7 +94,9 @@ def _network(config: ModelConfig, inputs, features, seed: int) -> keras.Model:
     x = keras.layers.GlobalAveragePooling2D(name="head_pool")(x)
     if config.head_dropout > 0:
         x = keras.layers.Dropout(config.head_dropout, seed=seed + 3, name="head_dropout")(x)
-    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="predictions")(x)
+    # Under a mixed-precision policy the softmax and the loss stay in float32.
+    head_dtype = "float32" if keras.config.dtype_policy().name != "float32" else None
+    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="predictions", dtype=head_dtype)(x)
     return keras.Model(inputs, outputs, name=f"{resolve_backbone(config.backbone)}_{config.attention.lower()}")
 
 

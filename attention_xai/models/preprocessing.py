@@ -35,6 +35,7 @@ class DigitResize(keras.layers.Layer):
     """
 
     def __init__(self, size: int, **kwargs):
+        kwargs.setdefault("dtype", "float32")  # the input path stays float32 under a mixed-precision policy
         super().__init__(**kwargs)
         self.size = int(size)
 
@@ -69,6 +70,7 @@ class BackboneNormalization(keras.layers.Layer):
     """
 
     def __init__(self, mode: str = "tf", **kwargs):
+        kwargs.setdefault("dtype", "float32")  # the input path stays float32 under a mixed-precision policy
         super().__init__(**kwargs)
         if mode not in NORMALIZATION_MODES:
             raise ConfigError(f"unknown normalization mode {mode!r}; valid: {', '.join(NORMALIZATION_MODES)}")

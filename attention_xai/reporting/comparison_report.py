@@ -69,10 +69,9 @@ def _protocol(config: dict) -> str:
     from attention_xai.config import ExperimentConfig
 
     try:
-        config = ExperimentConfig.normalized(config)  # fields added since it was recorded, at their defaults
+        return json.dumps(ExperimentConfig.protocol(config), sort_keys=True)
     except Exception:  # an unreadable config is its own protocol
-        pass
-    return json.dumps({k: v for k, v in config.items() if k not in ("name", "seed", "description")}, sort_keys=True)
+        return json.dumps({k: v for k, v in config.items() if k not in ("name", "seed", "description")}, sort_keys=True)
 
 
 def group_records(records: list[Record]) -> list[Group]:
