@@ -346,11 +346,11 @@ def _config(args):
     if overrides:
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, **overrides),
                                      name="-".join([config.name, *suffix]))
-    if getattr(args, "name", None):
-        config = dataclasses.replace(config, name=args.name)
     if getattr(args, "precision", None) and args.precision != config.training.precision:
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=args.precision),
                                      name=f"{config.name}-{args.precision.replace('_', '')}")
+    if getattr(args, "name", None):
+        config = dataclasses.replace(config, name=args.name)
     if getattr(args, "distribute", False):  # how to train, not what: the name stays
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, distribute=True))
     from attention_xai.models import check_model_config

@@ -152,3 +152,31 @@ def test_bfc_allocator_is_the_default_and_can_be_turned_off(given, expected):
     done = subprocess.run([sys.executable, "-c", "import os, attention_xai; print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])"],
                           env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.stdout.strip().splitlines()[-1] == expected, done.stderr[-500:]
+
+
+def test_the_gpu_runner_names_every_seed_configuration_and_runs_one(tmp_path, monkeypatch, capsys):
+    """experiments/gpu_runner.py: the three seed backbones and the 224x224 ablation, each a
+    real experiment; one of them run for real (shrunk) writes its artifacts and summary."""
+    import importlib.util
+
+    from attention_xai.experiment import load_experiment
+
+    spec = importlib.util.spec_from_file_location("gpu_runner", ROOT / "experiments" / "gpu_runner.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    names = [name for name, _ in runner.runs()]
+    assert len(names) == len(set(names)) == 7
+    for name, extra in runner.runs():
+        config = load_experiment(extra[0] if extra else name)
+        assert config.model.image_size == 224 and config.model.weights is None and config.training.train_subset is None
+    assert runner.main(["--dry-run", "--precision", "mixed_bfloat16"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    assert len(lines) == 7 and all("--precision mixed_bfloat16" in line for line in lines)
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    summary = tmp_path / "runs.json"
+    code = runner.main(["--only", "seed_mobilenetv2_cbam_scratch-se", "--smoke", "--precision", "float32",
+                        "--models-dir", str(tmp_path / "models"), "--summary", str(summary)])
+    rows = json.loads(summary.read_text())
+    assert code == 0 and [r["run"] for r in rows] == ["seed_mobilenetv2_cbam_scratch-se"] and rows[0]["exit_code"] == 0
+    metrics = json.loads((tmp_path / "models" / "seed_mobilenetv2_cbam_scratch-se" / "metrics.json").read_text())
+    assert metrics["config"]["model"]["attention"] == "se" and rows[0]["test_accuracy"] == metrics["test_accuracy"]
