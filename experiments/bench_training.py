@@ -13,8 +13,12 @@ Before both, it trains the quick model in child processes with and without Tenso
 BFC CPU allocator (TF_CPU_ALLOCATOR_USE_BFC, which attention_xai turns on by default) and
 reports images/s, the kernel's share of CPU time and minor page faults of each.
 
+Across backends (`--only-backends`): the quick model through the real input path for the
+same steps in child processes on TensorFlow (this environment) and on JAX (`.venv-jax`,
+see requirements-jax.txt), alternating, and the ratio of their images per second.
+
     python experiments/bench_training.py [--steps 12] [--rounds 3] [--memory-steps 200]
-        [--allocator-steps 60] [--only-allocator] [--out FILE]
+        [--allocator-steps 60] [--only-allocator] [--only-backends] [--backend-steps 60] [--out FILE]
 
 Prints a JSON summary (and writes it to --out if given).
 """
@@ -147,6 +151,47 @@ def allocator_child(steps: int) -> None:
                       "minor_page_faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}))
 
 
+def backend_child(steps: int, experiment: str) -> None:
+    """Runs in a child process on whichever backend KERAS_BACKEND selects: trains the
+    experiment's model through the real input path and prints its images per second."""
+    from attention_xai.data import DigitBatches, load_mnist
+    from attention_xai.experiment import load_experiment
+    from attention_xai.models import build_classifier
+
+    config = load_experiment(experiment)
+    data = load_mnist()
+    batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
+    model = build_classifier(config.model)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # warm-up: tracing or compiling
+    started = time.perf_counter()
+    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"backend": keras.backend.backend(), "experiment": experiment, "steps": steps,
+                      "images_per_second": round(steps * config.training.batch_size / seconds, 1)}))
+
+
+def backend_comparison(steps: int, rounds: int, jax_python: Path, experiment: str = "quick") -> dict:
+    """The same model's training speed on TensorFlow and on JAX, alternating child processes."""
+    import os
+
+    pythons = {"tensorflow": sys.executable, "jax": str(jax_python)}
+    if not Path(pythons["jax"]).is_file():
+        raise SystemExit(f"no JAX environment at {jax_python}; `make test` builds it (.venv-jax)")
+    runs: dict[str, list] = {name: [] for name in pythons}
+    for _ in range(rounds):
+        for backend, python in pythons.items():
+            env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+            child = subprocess.run([python, __file__, "--backend-child", str(steps), "--backend-experiment", experiment],
+                                   capture_output=True, text=True, cwd=ROOT, env=env)
+            if child.returncode != 0:
+                raise SystemExit(f"{backend} run failed: {child.stderr.strip().splitlines()[-1]}")
+            runs[backend].append(json.loads(child.stdout.strip().splitlines()[-1])["images_per_second"])
+    best = {backend: max(values) for backend, values in runs.items()}
+    return {"experiment": experiment, "steps": steps, "images_per_second": best, "rounds": runs,
+            "jax_over_tensorflow": round(best["jax"] / best["tensorflow"], 2)}
+
+
 def allocator_comparison(steps: int, rounds: int) -> dict:
     """The quick model's training speed with TensorFlow's BFC CPU allocator (attention_xai's
     default) and with TensorFlow's own default, alternating child processes."""
@@ -177,7 +222,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--allocator-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--only-allocator", action="store_true", help="run only the allocator comparison")
+    parser.add_argument("--only-backends", action="store_true", help="run only the TensorFlow-vs-JAX comparison")
+    parser.add_argument("--backend-steps", type=int, default=60, help="timed steps per backend run")
+    parser.add_argument("--jax-python", type=Path, default=ROOT / ".venv-jax" / "bin" / "python")
+    parser.add_argument("--backend-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--backend-experiment", default="quick", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.backend_child:
+        backend_child(args.backend_child, args.backend_experiment)
+        return {}
     if args.memory_child:
         peak_memory_child(args.memory_child)
         return {}
@@ -189,6 +242,13 @@ def main(argv=None) -> dict:
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "keras": keras.__version__, "backend": keras.backend.backend()}
+    if args.only_backends:
+        result["backends"] = backend_comparison(args.backend_steps, args.rounds, args.jax_python)
+        text = json.dumps(result, indent=2)
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return result
     if args.allocator_steps:
         result["allocator"] = allocator_comparison(args.allocator_steps, args.rounds)
     if args.only_allocator:
