@@ -13,6 +13,11 @@ Before both, it trains the quick model in child processes with and without Tenso
 BFC CPU allocator (TF_CPU_ALLOCATOR_USE_BFC, which attention_xai turns on by default) and
 reports images/s, the kernel's share of CPU time and minor page faults of each.
 
+Across attention modules (`--only-modules`): the ablation's five models (the quick backbone
+with none, SE, CBAM, PAM, GC) in one process, alternating rounds: parameters, training
+images per second through the real input path, and inference milliseconds per digit; the
+cost column of the ablation table.
+
 Across backends (`--only-backends`): the quick model through the real input path for the
 same steps in child processes on TensorFlow (this environment) and on JAX (`.venv-jax`,
 see requirements-jax.txt), alternating, and the ratio of their images per second.
@@ -192,6 +197,37 @@ def backend_comparison(steps: int, rounds: int, jax_python: Path, experiment: st
             "jax_over_tensorflow": round(best["jax"] / best["tensorflow"], 2)}
 
 
+def module_costs(steps: int, rounds: int) -> dict:
+    """Training and inference speed of the ablation's models, alternating rounds, best each."""
+    from attention_xai.data import DigitBatches, load_mnist, to_model_input
+    from attention_xai.experiment import load_experiment
+    from attention_xai.models import build_classifier, count_params
+
+    data = load_mnist()
+    digits = to_model_input(data.x_test[:1024])
+    models = {}
+    for module in ("none", "se", "cbam", "pam", "gc"):
+        config = load_experiment(f"ablation_{module}")
+        keras.utils.set_random_seed(0)
+        model = build_classifier(config.model)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
+        model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # warm-up
+        model.predict(digits[:256], batch_size=256, verbose=0)
+        models[module] = (model, batches, count_params(model)["total"])
+    train, infer = {m: [] for m in models}, {m: [] for m in models}
+    for _ in range(rounds):
+        for module, (model, batches, _) in models.items():
+            train[module].append(round(_images_per_second(model, batches, steps, warmup=1), 1))
+            started = time.perf_counter()
+            model.predict(digits, batch_size=256, verbose=0)
+            infer[module].append(round(1000 * (time.perf_counter() - started) / len(digits), 4))
+    return {module: {"params": params, "train_images_per_second": max(train[module]),
+                     "inference_ms_per_digit": min(infer[module]), "rounds_train": train[module],
+                     "rounds_inference": infer[module]}
+            for module, (_, _, params) in models.items()}
+
+
 def allocator_comparison(steps: int, rounds: int) -> dict:
     """The quick model's training speed with TensorFlow's BFC CPU allocator (attention_xai's
     default) and with TensorFlow's own default, alternating child processes."""
@@ -223,6 +259,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--allocator-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--only-allocator", action="store_true", help="run only the allocator comparison")
     parser.add_argument("--only-backends", action="store_true", help="run only the TensorFlow-vs-JAX comparison")
+    parser.add_argument("--only-modules", action="store_true", help="run only the attention modules' cost comparison")
     parser.add_argument("--backend-steps", type=int, default=60, help="timed steps per backend run")
     parser.add_argument("--jax-python", type=Path, default=ROOT / ".venv-jax" / "bin" / "python")
     parser.add_argument("--backend-child", type=int, help=argparse.SUPPRESS)
@@ -242,8 +279,11 @@ def main(argv=None) -> dict:
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "keras": keras.__version__, "backend": keras.backend.backend()}
-    if args.only_backends:
-        result["backends"] = backend_comparison(args.backend_steps, args.rounds, args.jax_python)
+    if args.only_backends or args.only_modules:
+        if args.only_backends:
+            result["backends"] = backend_comparison(args.backend_steps, args.rounds, args.jax_python)
+        if args.only_modules:
+            result["modules"] = module_costs(args.backend_steps, args.rounds)
         text = json.dumps(result, indent=2)
         print(text)
         if args.out:

@@ -19,7 +19,11 @@ from attention_xai.errors import ArtifactError
 
 
 def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """PNG and PDF of a figure, each written atomically."""
+    """PNG and PDF of a figure, each written atomically. A layout engine (constrained
+    layout) runs once, for both files: the figure is laid out, then frozen."""
+    if fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
     written = []
     for suffix in (".png", ".pdf"):
         target = stem.with_suffix(suffix)
