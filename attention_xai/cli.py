@@ -196,7 +196,7 @@ def _set_params(args, ran: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _target_rule(text: str):
-    from attention_xai.explain.counterfactual.analysis import TARGET_RULES
+    from attention_xai.params import TARGET_RULES
 
     if text.strip().lstrip("-").isdigit():
         value = int(text)

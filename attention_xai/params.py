@@ -9,6 +9,10 @@ from attention_xai.errors import ConfigError
 
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
+# Which class a counterfactual aims at, besides a class number (explain.counterfactual.analysis
+# applies them; the command line checks them without importing the TensorFlow stages).
+TARGET_RULES = ("auto", "true", "runner-up")
+
 
 def resolve_params(owner: str, defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     """`defaults` updated by `given`, each value coerced to its default's type.

@@ -122,3 +122,18 @@ def test_mixed_precision_training_exports_a_float32_model(mnist, tmp_path, digit
     loaded = load_classifier(paths.model)
     assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
     assert keras.ops.convert_to_numpy(loaded(digits[:2])).dtype == np.float32
+
+
+@pytest.mark.parametrize("command", ["explain", "counterfactual", "cfrl", "run"])
+def test_stages_that_need_tensorflow_say_so_in_one_line(command, monkeypatch, capsys, tmp_path):
+    """On JAX (or with the backend reported as JAX under TensorFlow) the TensorFlow-only
+    stages stop before loading anything, with one line and exit code 2."""
+    from attention_xai.cli import main
+    from conftest import one_error_line
+
+    if BACKEND == "tensorflow":
+        monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    code = main([command, "quick", "--smoke", "--models-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and one_error_line(err) and "needs the TensorFlow backend, and KERAS_BACKEND is jax" in err
+    assert not any(tmp_path.iterdir())

@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from attention_xai.errors import ConfigError
+from attention_xai.params import TARGET_RULES
 from attention_xai.evaluate.counterfactual import distances, im1, im2, top_k_overlap, validity, ynn
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, Counterfactuals
@@ -18,7 +19,6 @@ from attention_xai.explain.samples import Samples, pool_samples
 
 log = logging.getLogger(__name__)
 
-TARGET_RULES = ("auto", "true", "runner-up")
 """auto: BAD digits towards their true class, GOOD (and unlabelled) ones towards the
 runner-up class; true; runner-up; or a class number (given as int)."""
 
