@@ -20,8 +20,12 @@ def seed_config(backbone: str, *, attention: str = "cbam", weights: str | None =
     if weights is None:
         learning_rate = max(learning_rate, 1e-3)
     return ExperimentConfig(
+        # From scratch, BatchNormalization's moving statistics must keep up with weights that
+        # change fast (see ModelConfig.bn_momentum); fine-tuning keeps the backbone's own.
         model=ModelConfig(backbone=backbone, weights=weights, image_size=SEED_IMAGE_SIZE, attention=attention,
-                          head_dropout=0.3, augment=AugmentConfig()),
+                          head_dropout=0.3, augment=AugmentConfig(), bn_momentum=0.99 if weights is None else None,
+                          # CBAM's spatial gate as its authors build it (it saturates without; README).
+                          attention_kwargs={"spatial_norm": True} if attention == "cbam" else {}),
         training=TrainConfig(phases=(Phase(epochs, learning_rate, "all"),), batch_size=batch_size,
                              early_stopping_patience=4, plateau_patience=2),
         description=description,

@@ -88,6 +88,10 @@ def _network(config: ModelConfig, inputs, features, seed: int) -> keras.Model:
         if attention_cls is None:
             raise ConfigError("attention_after names layers, but attention is 'none'")
         backbone = _insert_attention(backbone, config.attention_after, attention_cls, dict(config.attention_kwargs))
+    if config.bn_momentum is not None:
+        for layer in backbone.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = config.bn_momentum
     inputs, x = backbone.inputs[0], backbone.output  # a clone brings its own input tensor
     if attention_cls is not None:
         x = attention_cls(name=FINAL_ATTENTION, **dict(config.attention_kwargs))(x)
