@@ -8,6 +8,8 @@ Workshops 2020.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -62,7 +64,10 @@ def logit_model(model):
 
     def build():
         logits = keras.layers.Lambda(lambda features: head_logits(head, features), name="logits")(head.input)
-        return keras.Model(model.input, logits, name=f"{model.name}_logits")
+        view = keras.Model(model.input, logits, name=f"{model.name}_logits")
+        # tf-keras-vis' Score-CAM calls predict() with Keras' default progress bar.
+        view.predict = functools.partial(keras.Model.predict, view, verbose=0)
+        return view
 
     return compiled(model, "logit_model", build)
 
