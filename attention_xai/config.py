@@ -78,8 +78,10 @@ class ModelConfig:
         bn_momentum: momentum of every BatchNormalization layer of the backbone; None keeps
             the backbone's own (keras.applications uses 0.999 for MobileNetV2 and
             EfficientNet, tuned for long fine-tuning runs from ImageNet statistics). From
-            scratch over a few thousand steps, 0.999 leaves the moving statistics half at
-            their initial values, and inference is at chance while training is not.
+            scratch, weights change fast and slow moving statistics lag them: MobileNetV2
+            at 64x64 after two epochs of 3,000 digits predicted at chance in inference mode
+            (11%) while training mode reached 93%, with 0.999 and with 0.99 alike; 0.9 gave
+            71% in inference (the small CNN uses 0.9 for the same reason).
     """
 
     backbone: str = "small_cnn"

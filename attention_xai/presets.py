@@ -23,7 +23,7 @@ def seed_config(backbone: str, *, attention: str = "cbam", weights: str | None =
         # From scratch, BatchNormalization's moving statistics must keep up with weights that
         # change fast (see ModelConfig.bn_momentum); fine-tuning keeps the backbone's own.
         model=ModelConfig(backbone=backbone, weights=weights, image_size=SEED_IMAGE_SIZE, attention=attention,
-                          head_dropout=0.3, augment=AugmentConfig(), bn_momentum=0.99 if weights is None else None,
+                          head_dropout=0.3, augment=AugmentConfig(), bn_momentum=0.9 if weights is None else None,
                           # CBAM's spatial gate as its authors build it (it saturates without; README).
                           attention_kwargs={"spatial_norm": True} if attention == "cbam" else {}),
         training=TrainConfig(phases=(Phase(epochs, learning_rate, "all"),), batch_size=batch_size,
