@@ -336,6 +336,8 @@ def _config(args):
         suffix.append(overrides["backbone"].lower())
     if getattr(args, "attention", None):
         overrides["attention"] = args.attention.lower()
+        if overrides["attention"] != config.model.attention.lower():
+            overrides["attention_kwargs"] = {}  # they belong to the experiment's own module
         suffix.append(overrides["attention"])
     if getattr(args, "weights", None):
         overrides["weights"] = None if args.weights.lower() == "none" else args.weights
