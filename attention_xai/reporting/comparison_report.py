@@ -112,8 +112,13 @@ def shown(values, scale: float = 1.0, digits: int = 4) -> str:
 
 
 def _numbers(prefix: str, values) -> dict:
-    mean, std, n = stats(values)
+    mean, std, _ = stats(values)
     return {f"{prefix}_mean": round(mean, 6), f"{prefix}_std": round(std, 6)}
+
+
+def _all_numbers(columns: dict) -> dict:
+    """`<name>_mean` and `<name>_std` of every column, for the CSV rows."""
+    return {k: v for name, values in columns.items() for k, v in _numbers(name, values).items()}
 
 
 def model_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
@@ -128,7 +133,7 @@ def model_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                   "seeds": " ".join(str(s) for s in sorted(g.seeds)), "n": len(ms)}
         columns = {"test_accuracy": [m["test_accuracy"] for m in ms], "test_loss": [m["test_loss"] for m in ms],
                    "train_seconds": [m["train_seconds"] for m in ms]}
-        csv_rows.append({**common, **{k: v for name, values in columns.items() for k, v in _numbers(name, values).items()},
+        csv_rows.append({**common, **_all_numbers(columns),
                          "params": ms[0]["params"]["total"], "train_digits": ms[0].get("train_size"),
                          "seed_study_accuracy": seed_study[0] if seed_study else ""})
         page_rows.append({**common, "test accuracy (%)": shown(columns["test_accuracy"], 100),
@@ -164,8 +169,7 @@ def attribution_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
             columns = {key: [r.get(key) for r in rows] for key in
                        ("deletion_auc", "insertion_auc", "average_drop_pct", "gini", "seconds_per_digit")}
             base = {"experiment": g.label, "method": method, "explains": rows[0].get("explains", ""), "n": len(rows)}
-            csv_rows.append({**base, **{k: v for name, values in columns.items()
-                                        for k, v in _numbers(name, values).items()}, "sanity": sanity})
+            csv_rows.append({**base, **_all_numbers(columns), "sanity": sanity})
             page_rows.append({**base, "deletion AUC (lower better)": shown(columns["deletion_auc"]),
                               "insertion AUC (higher better)": shown(columns["insertion_auc"]),
                               "average drop %": shown(columns["average_drop_pct"], digits=3),
@@ -214,8 +218,7 @@ def counterfactual_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                        ("validity", "l1", "l2", "im1", "im2", "seconds_per_digit")}
             base = {"experiment": g.label, "method": method, "kind": rows[0].get("kind", ""), "n": len(rows),
                     "digits": rows[0].get("digits", "")}
-            csv_rows.append({**base, **{k: v for name, values in columns.items()
-                                        for k, v in _numbers(name, values).items()}})
+            csv_rows.append({**base, **_all_numbers(columns)})
             page_rows.append({**base, "validity": shown(columns["validity"], digits=3), "L1": shown(columns["l1"], digits=3),
                               "L2": shown(columns["l2"], digits=3), "IM1 (lower better)": shown(columns["im1"], digits=3),
                               "IM2 (lower better)": shown(columns["im2"], digits=3),
