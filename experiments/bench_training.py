@@ -43,11 +43,49 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _images_per_second(model, batches, steps: int, warmup: int = 3) -> float:
+def _training_setup(experiment: str, data=None, seed: int | None = None):
+    """The experiment's model, compiled as training compiles it, and shuffled batches of
+    the real input path (uint8 digits in, augmentation and resizing inside the model)."""
+    from attention_xai.data import DigitBatches, load_mnist
+    from attention_xai.experiment import load_experiment
+    from attention_xai.models import build_classifier
+
+    config = load_experiment(experiment)
+    data = data if data is not None else load_mnist()
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    model = build_classifier(config.model)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return config, model, DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
+
+
+def _timed_fit(model, batches, steps: int, warmup: int = 3) -> float:
+    """Seconds for `steps` training steps, after `warmup` steps that pay for tracing."""
     model.fit(batches, steps_per_epoch=warmup, epochs=1, verbose=0)
     started = time.perf_counter()
     model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batches.batch_size / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+def _images_per_second(model, batches, steps: int, warmup: int = 3) -> float:
+    return steps * batches.batch_size / _timed_fit(model, batches, steps, warmup)
+
+
+def _child_json(arguments: list[str], what: str, python: str = sys.executable, env: dict | None = None) -> dict:
+    """Runs this script as a child process and returns the JSON object of its last line."""
+    child = subprocess.run([python, __file__, *arguments], capture_output=True, text=True, cwd=ROOT, env=env)
+    if child.returncode != 0:
+        lines = child.stderr.strip().splitlines() or ["(no output)"]
+        raise SystemExit(f"{what} run failed: {lines[-1]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def _emit(result: dict, out: Path | None) -> dict:
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        out.write_text(text + "\n")
+    return result
 
 
 def input_path_ratio(experiment: str, steps: int, rounds: int = 3) -> dict:
@@ -97,21 +135,13 @@ class RepeatedBatch(keras.utils.PyDataset):
 
 def peak_memory_child(steps: int) -> None:
     """Runs in a child process: trains MobileNetV2@224 from all 60,000 digits for `steps` steps."""
-    from attention_xai.data import DigitBatches, load_mnist
-    from attention_xai.experiment import load_experiment
-    from attention_xai.models import build_classifier
-
     def peak_rss_mb() -> float:
         """VmHWM: the peak resident set of this process image (ru_maxrss would also count
         the parent's pages from before exec)."""
         status = Path("/proc/self/status").read_text()
         return int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
 
-    config = load_experiment("seed_mobilenetv2_cbam_scratch")
-    data = load_mnist()
-    batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
-    model = build_classifier(config.model)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    config, model, batches = _training_setup("seed_mobilenetv2_cbam_scratch")
     samples = []
 
     class Sample(keras.callbacks.Callback):
@@ -121,7 +151,7 @@ def peak_memory_child(steps: int) -> None:
 
     before = peak_rss_mb()
     model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[Sample()])
-    print(json.dumps({"dataset_digits": len(data.x_train), "batch_size": config.training.batch_size,
+    print(json.dumps({"dataset_digits": len(batches.images), "batch_size": config.training.batch_size,
                       "image_size": config.model.image_size, "steps": steps,
                       "peak_rss_mb_before_training": round(before, 1), "samples": samples,
                       "peak_rss_mb": round(peak_rss_mb(), 1)}))
@@ -134,20 +164,10 @@ def allocator_child(steps: int) -> None:
     import os
     import resource
 
-    from attention_xai.data import DigitBatches, load_mnist
-    from attention_xai.experiment import load_experiment
-    from attention_xai.models import build_classifier
-
-    config = load_experiment("quick")
-    data = load_mnist()
-    batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
-    model = build_classifier(config.model)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    config, model, batches = _training_setup("quick")
     model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # warm-up: tracing, first allocations
     times, faults = os.times(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    started = time.perf_counter()
-    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    seconds = time.perf_counter() - started
+    seconds = _timed_fit(model, batches, steps, warmup=0)
     after = os.times()
     user, system = after.user - times.user, after.system - times.system
     print(json.dumps({"bfc": os.environ.get("TF_CPU_ALLOCATOR_USE_BFC"), "steps": steps,
@@ -159,19 +179,8 @@ def allocator_child(steps: int) -> None:
 def backend_child(steps: int, experiment: str) -> None:
     """Runs in a child process on whichever backend KERAS_BACKEND selects: trains the
     experiment's model through the real input path and prints its images per second."""
-    from attention_xai.data import DigitBatches, load_mnist
-    from attention_xai.experiment import load_experiment
-    from attention_xai.models import build_classifier
-
-    config = load_experiment(experiment)
-    data = load_mnist()
-    batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
-    model = build_classifier(config.model)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # warm-up: tracing or compiling
-    started = time.perf_counter()
-    model.fit(batches, steps_per_epoch=steps, epochs=1, verbose=0)
-    seconds = time.perf_counter() - started
+    config, model, batches = _training_setup(experiment)
+    seconds = _timed_fit(model, batches, steps, warmup=5)  # warm-up: tracing or compiling
     print(json.dumps({"backend": keras.backend.backend(), "experiment": experiment, "steps": steps,
                       "images_per_second": round(steps * config.training.batch_size / seconds, 1)}))
 
@@ -187,11 +196,9 @@ def backend_comparison(steps: int, rounds: int, jax_python: Path, experiment: st
     for _ in range(rounds):
         for backend, python in pythons.items():
             env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-            child = subprocess.run([python, __file__, "--backend-child", str(steps), "--backend-experiment", experiment],
-                                   capture_output=True, text=True, cwd=ROOT, env=env)
-            if child.returncode != 0:
-                raise SystemExit(f"{backend} run failed: {child.stderr.strip().splitlines()[-1]}")
-            runs[backend].append(json.loads(child.stdout.strip().splitlines()[-1])["images_per_second"])
+            child = _child_json(["--backend-child", str(steps), "--backend-experiment", experiment], backend,
+                                python=python, env=env)
+            runs[backend].append(child["images_per_second"])
     best = {backend: max(values) for backend, values in runs.items()}
     return {"experiment": experiment, "steps": steps, "images_per_second": best, "rounds": runs,
             "jax_over_tensorflow": round(best["jax"] / best["tensorflow"], 2)}
@@ -199,19 +206,14 @@ def backend_comparison(steps: int, rounds: int, jax_python: Path, experiment: st
 
 def module_costs(steps: int, rounds: int) -> dict:
     """Training and inference speed of the ablation's models, alternating rounds, best each."""
-    from attention_xai.data import DigitBatches, load_mnist, to_model_input
-    from attention_xai.experiment import load_experiment
-    from attention_xai.models import build_classifier, count_params
+    from attention_xai.data import load_mnist, to_model_input
+    from attention_xai.models import count_params
 
     data = load_mnist()
     digits = to_model_input(data.x_test[:1024])
     models = {}
     for module in ("none", "se", "cbam", "pam", "gc"):
-        config = load_experiment(f"ablation_{module}")
-        keras.utils.set_random_seed(0)
-        model = build_classifier(config.model)
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        batches = DigitBatches(data.x_train, data.y_train, config.training.batch_size, shuffle=True)
+        _, model, batches = _training_setup(f"ablation_{module}", data, seed=0)
         model.fit(batches, steps_per_epoch=5, epochs=1, verbose=0)  # warm-up
         model.predict(digits[:256], batch_size=256, verbose=0)
         models[module] = (model, batches, count_params(model)["total"])
@@ -236,11 +238,7 @@ def allocator_comparison(steps: int, rounds: int) -> dict:
     for _ in range(rounds):
         for bfc in runs:
             env = {**__import__("os").environ, "TF_CPU_ALLOCATOR_USE_BFC": bfc, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            child = subprocess.run([sys.executable, __file__, "--allocator-child", str(steps)], capture_output=True,
-                                   text=True, cwd=ROOT, env=env)
-            if child.returncode != 0:
-                raise SystemExit(f"allocator run failed: {child.stderr.strip().splitlines()[-1]}")
-            runs[bfc].append(json.loads(child.stdout.strip().splitlines()[-1]))
+            runs[bfc].append(_child_json(["--allocator-child", str(steps)], "allocator", env=env))
     best = {bfc: max(rows, key=lambda r: r["images_per_second"]) for bfc, rows in runs.items()}
     return {"transparent_hugepages": thp.read_text().strip() if thp.exists() else "unknown",
             "with_bfc": best["true"], "without_bfc": best["false"], "rounds": runs,
@@ -284,29 +282,16 @@ def main(argv=None) -> dict:
             result["backends"] = backend_comparison(args.backend_steps, args.rounds, args.jax_python)
         if args.only_modules:
             result["modules"] = module_costs(args.backend_steps, args.rounds)
-        text = json.dumps(result, indent=2)
-        print(text)
-        if args.out:
-            args.out.write_text(text + "\n")
-        return result
+        return _emit(result, args.out)
     if args.allocator_steps:
         result["allocator"] = allocator_comparison(args.allocator_steps, args.rounds)
     if args.only_allocator:
-        print(json.dumps(result, indent=2))
-        return result
+        return _emit(result, args.out)
     result["input_path"] = [input_path_ratio("seed_mobilenetv2_cbam_scratch", args.steps, args.rounds),
                             input_path_ratio("quick", args.steps * 10, args.rounds)]
     if args.memory_steps:
-        child = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory_steps)],
-                               capture_output=True, text=True, cwd=ROOT)
-        if child.returncode != 0:
-            raise SystemExit(f"memory run failed: {child.stderr.strip().splitlines()[-1]}")
-        result["peak_memory_224"] = json.loads(child.stdout.strip().splitlines()[-1])
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return result
+        result["peak_memory_224"] = _child_json(["--memory-child", str(args.memory_steps)], "memory")
+    return _emit(result, args.out)
 
 
 if __name__ == "__main__":
