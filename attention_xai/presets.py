@@ -69,3 +69,15 @@ def ablation_config(attention: str) -> ExperimentConfig:
     return dataclasses.replace(quick, model=model,
                                description=f"Attention ablation on the quick protocol: small_cnn at 32x32 with "
                                            f"attention={attention}")
+
+
+def cpu224_config(backbone: str, *, epochs: int, description: str) -> ExperimentConfig:
+    """The seed study's 224x224 protocol sized for a CPU: the backbone + CBAM from scratch
+    on the seed study's 20% training subset (12,000 digits, seeded and class-stratified),
+    validated on 2,000 held-out training digits (an epoch's validation stays short), tested
+    on all 10,000 test digits."""
+    import dataclasses
+
+    base = seed_config(backbone, attention="cbam", weights=None, epochs=epochs, description=description)
+    return dataclasses.replace(base, training=dataclasses.replace(base.training, train_subset=12000,
+                                                                  validation_size=2000))
