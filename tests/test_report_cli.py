@@ -65,6 +65,9 @@ def test_comparison_page_shows_mean_and_spread_over_seeds(runs):
     assert rows["tiny"]["n"] == "2" and rows["tiny"]["seeds"] == "0 1" and rows["tiny-none"]["n"] == "1"
     assert float(rows["tiny"]["test_accuracy_mean"]) == pytest.approx(np.mean(accuracies), abs=1e-6)
     assert float(rows["tiny"]["test_accuracy_std"]) == pytest.approx(np.std(accuracies, ddof=1), abs=1e-6)
+    records = [json.loads((runs / "models" / f"tiny-seed{s}" / "metrics.json").read_text()) for s in (0, 1)]
+    speeds = [m["train_size"] * m["epochs"] / m["train_seconds"] for m in records]  # validation time included
+    assert float(rows["tiny"]["train_digits_per_second_mean"]) == pytest.approx(np.mean(speeds), rel=0.01)
     methods = {(r["experiment"], r["method"]): r for r in read_csv(reports / "comparison" / "attributions.csv")}
     assert methods[("tiny", "gradcam")]["n"] == "2" and ("tiny-none", "gradcam") not in methods
     attention = read_csv(reports / "comparison" / "attention.csv")

@@ -53,3 +53,10 @@ def test_index_links_figures_pdfs_and_tables_and_escapes_text():
     assert "&lt;run&gt;" in page and "<run>" not in page
     assert "training_curves.png" in page and "training_curves.pdf" in page and "t.csv" in page
     assert "<th>a</th>" in page and "<td>2.5</td>" in page
+
+
+def test_training_speed_counts_every_epoch_and_is_absent_for_records_without_sizes():
+    from attention_xai.reporting.training_report import train_speed
+
+    assert train_speed({"train_size": 12000, "epochs": 8, "train_seconds": 3000.0}) == 32.0
+    assert train_speed({"train_size": 12000, "epochs": 8}) is None  # an older record: no figure, not a wrong one

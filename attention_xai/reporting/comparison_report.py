@@ -23,6 +23,7 @@ import numpy as np
 
 from attention_xai.artifacts import ExperimentPaths, write_text
 from attention_xai.reporting.html import render_index
+from attention_xai.reporting.training_report import read_metrics, train_speed
 from attention_xai.reporting.writing import read_csv, write_csv
 
 COMPARISON_DIR = "comparison"
@@ -132,7 +133,8 @@ def model_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                   "image_size": model["image_size"], "weights": model["weights"] or "none (from scratch)",
                   "seeds": " ".join(str(s) for s in sorted(g.seeds)), "n": len(ms)}
         columns = {"test_accuracy": [m["test_accuracy"] for m in ms], "test_loss": [m["test_loss"] for m in ms],
-                   "train_seconds": [m["train_seconds"] for m in ms]}
+                   "train_seconds": [m["train_seconds"] for m in ms],
+                   "train_digits_per_second": [train_speed(m) for m in ms]}
         csv_rows.append({**common, **_all_numbers(columns),
                          "params": ms[0]["params"]["total"], "train_digits": ms[0].get("train_size"),
                          "seed_study_accuracy": seed_study[0] if seed_study else ""})
@@ -140,6 +142,7 @@ def model_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                           "test loss": shown(columns["test_loss"]), "parameters": f"{ms[0]['params']['total']:,}",
                           "training digits": ms[0].get("train_size", ""),
                           "train time (s)": shown(columns["train_seconds"], digits=3),
+                          "training digits/s": shown(columns["train_digits_per_second"], digits=3),
                           "seed study (224x224, ImageNet)": f"{100 * seed_study[0]:.2f}% ({seed_study[1]})"
                           if seed_study else ""})
     return csv_rows, page_rows
@@ -270,6 +273,4 @@ def write_comparison_report(records: list[Record], reports_root: Path) -> Path:
 
 def read_record(paths: ExperimentPaths) -> Record:
     """An experiment's record; ArtifactError (from `read_metrics`) when its artifacts are missing or broken."""
-    from attention_xai.reporting.training_report import read_metrics
-
     return Record(paths.name, read_metrics(paths), paths.report_dir)

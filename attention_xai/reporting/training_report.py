@@ -58,8 +58,18 @@ def summary_rows(metrics: dict) -> list[dict]:
         "epochs": metrics["epochs"],
         "best_epoch": metrics["best_epoch"] + 1,
         "train_seconds": metrics["train_seconds"],
+        "train_digits_per_second": train_speed(metrics),
         "seed": metrics["seed"],
     }]
+
+
+def train_speed(metrics: dict) -> float | None:
+    """Training digits per second over the whole run, validation passes included (the
+    figure a researcher plans a run with); None for a record without the sizes."""
+    size, epochs, seconds = metrics.get("train_size"), metrics.get("epochs"), metrics.get("train_seconds")
+    if not (size and epochs and seconds):
+        return None
+    return round(size * epochs / seconds, 1)
 
 
 def write_training_report(paths: ExperimentPaths) -> Path:
