@@ -7,7 +7,8 @@ import pytest
 from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (area_under_curve, average_drop_and_increase, deletion_auc, gini,
                                                   insertion_auc, perturbation_curve)
-from attention_xai.evaluate.sanity import cascading_randomization, passes_sanity_check
+from attention_xai.evaluate.sanity import (DEAD_BELOW, PASS_BELOW, cascading_randomization, output_spread,
+                                          passes_sanity_check, sanity_verdict)
 from attention_xai.explain import ATTRIBUTIONS, Attribution, Explanation, Passes
 from attention_xai.explain.samples import select_samples
 from attention_xai.models import build_classifier
@@ -180,6 +181,74 @@ def test_randomization_check_separates_weight_dependent_methods(model, digits):
     assert fake_rows[-1]["spearman"] == pytest.approx(1.0)
     _, done, _, total = grad_rows[-1]["randomized"].split()
     assert len(grad_rows) == 3 and done == total  # the last row has every weighted layer randomised
+    assert grad_rows[-1]["output_spread"] > DEAD_BELOW and sanity_verdict(grad_rows) == "pass"
+
+
+def _deep_normalised_model(blocks: int = 6) -> keras.Model:
+    """A working classifier whose batch normalisation stores large activation statistics
+    (variance 1e4, scale 100: each block passes its input through unchanged), as a trained
+    deep network's do. Re-initialised weights (scale 1) meet statistics not made for them:
+    each block shrinks the signal about 100 times, and the copy soon answers the same for
+    every digit."""
+    inputs = keras.Input((28, 28, 1))
+    x = inputs
+    for i in range(blocks):
+        x = keras.layers.Conv2D(4, 3, padding="same", name=f"conv{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn{i}")(x)
+        x = keras.layers.ReLU()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax", name="predictions")(x))
+    for i in range(blocks):
+        conv = model.get_layer(f"conv{i}")
+        kernel, bias = conv.get_weights()
+        kernel[:] = 0.0
+        kernel[1, 1, np.arange(kernel.shape[2]), np.arange(4) % kernel.shape[2]] = 1.0  # passes the digit on
+        conv.set_weights([kernel, bias])
+        bn = model.get_layer(f"bn{i}")
+        gamma, beta, mean, variance = bn.get_weights()
+        bn.set_weights([np.full_like(gamma, 100.0), beta, mean, np.full_like(variance, 1e4)])
+    return model
+
+
+def test_a_randomised_model_that_ignores_its_input_gives_no_verdict(digits):
+    """Unlike maps from a copy that answers the same for every digit say nothing about the
+    method: 'inconclusive', never 'pass' (a 224x224 MobileNetV2 did exactly this)."""
+    model = _deep_normalised_model()
+    assert output_spread(model, digits[:3]) > 10 * DEAD_BELOW  # the model itself depends on its input
+    targets = model.predict(digits[:3], verbose=0).argmax(axis=1)
+    rows = cascading_randomization(model, ATTRIBUTIONS.get("smoothgrad")(samples=4), digits[:3], targets)
+    assert rows[-1]["output_spread"] < DEAD_BELOW
+    assert rows[-1]["spearman"] < PASS_BELOW  # unlike maps, which the old check called a pass
+    assert not passes_sanity_check(rows) and sanity_verdict(rows).startswith("inconclusive")
+    older = [{k: v for k, v in row.items() if k != "output_spread"} for row in rows]
+    assert sanity_verdict(older) == "pass"  # rows recorded before the spread keep their verdict
+    # A map that keeps the input's structure on a copy that ignores the input still fails.
+    fake = cascading_randomization(model, ImageAsMap(), digits[:3], targets)
+    assert fake[-1]["output_spread"] < DEAD_BELOW and sanity_verdict(fake).startswith("FAIL")
+
+
+def test_randomization_redraws_weights_from_their_initializers_and_leaves_the_model_alone(model, digits):
+    """Adebayo et al.'s re-initialisation: a batch normalisation's scale goes back to 1 (a
+    redraw around 0 would silence every block), a kernel gets a new draw; the original
+    model and the caller's random state are untouched; the same seed gives the same rows."""
+    from attention_xai.evaluate.sanity import _fresh_clone
+
+    before = [w.copy() for w in model.get_weights()]
+    fresh = _fresh_clone(model, seed=3)
+    norms = [layer for layer in fresh.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and all(np.all(keras.ops.convert_to_numpy(n.gamma) == 1.0) for n in norms)
+    kernel = next(layer for layer in fresh.layers if isinstance(layer, keras.layers.Conv2D)).kernel
+    trained = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)).kernel
+    assert not np.allclose(keras.ops.convert_to_numpy(kernel), keras.ops.convert_to_numpy(trained))
+    np.random.seed(11)
+    expected = np.random.random()
+    np.random.seed(11)
+    targets = model.predict(digits[:2], verbose=0).argmax(axis=1)
+    rows = [cascading_randomization(model, ATTRIBUTIONS.get("gradcam")(), digits[:2], targets, seed=5)
+            for _ in range(2)]
+    assert np.random.random() == expected
+    assert rows[0] == rows[1]
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
 def test_good_and_bad_selection():

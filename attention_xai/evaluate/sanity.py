@@ -1,9 +1,14 @@
 """Model-parameter randomization test for attribution methods.
 
-References: Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018.
+References: Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018 (cascading
+randomization by re-initialisation); Binder et al., "Shortcomings of Top-Down
+Randomization-Based Sanity Checks for Evaluations of Deep Neural Network Explanations",
+CVPR 2023 (randomised deep networks whose output no longer depends on the input).
 """
 
 from __future__ import annotations
+
+import random
 
 import keras
 import numpy as np
@@ -14,11 +19,45 @@ PASS_BELOW = 0.5
 """A method passes when, with every layer randomised, the mean Spearman correlation of
 its absolute maps with the original ones is below this: its maps depend on the weights."""
 
+DEAD_BELOW = 1e-3
+"""A randomised copy whose log-probability ratios (logits up to a constant) move by less
+than this between inputs answers the same whatever it is shown. Deep networks with batch
+normalisation end up there: a re-initialised layer feeds the next one activations its
+stored statistics were not made for, and the signal dies within a few blocks (a 224x224
+MobileNetV2 with its top half re-initialised: 1e-5). Any method that reads the model then
+gives flat or unrelated maps, so a low correlation proves nothing: 'inconclusive', not
+'pass'. A map that keeps the original's structure still FAILS (it shows the input, not a
+model that no longer looks at it)."""
+
+
+def _fresh_clone(model: keras.Model, seed: int) -> keras.Model:
+    """The model's architecture with every weight at a new draw of its own initializer,
+    seeded; the caller's Python and NumPy random states are put back."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(seed)
+    try:
+        return keras.models.clone_model(model)
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def output_spread(model: keras.Model, images: np.ndarray) -> float:
+    """How much the model's answer depends on its input: the largest standard deviation,
+    over the images and their negatives (1 - x), of a class's centred log-probability."""
+    probe = np.concatenate([images, 1.0 - images]).astype(np.float32)
+    logp = np.log(np.clip(model.predict(probe, verbose=0).astype(np.float64), 1e-30, 1.0))
+    return float((logp - logp.mean(axis=1, keepdims=True)).std(axis=0).max())
+
 
 def cascading_randomization(model: keras.Model, method, images: np.ndarray, targets: np.ndarray, *,
                             fractions=(0.0, 0.5, 1.0), seed: int = 0) -> list[dict]:
-    """Randomises the weighted layers from the top (output) down and measures how much
-    the maps change.
+    """Re-initialises the weighted layers from the top (output) down, as Adebayo et al. do,
+    and measures how much the maps change.
+
+    Each layer's trainable weights are drawn again by the layer's own initializers (a
+    convolution's kernel from its He/Glorot distribution, a batch normalisation's scale back
+    to 1 and shift to 0); its stored statistics stay.
 
     Args:
         model: the trained classifier (left untouched: a copy is randomised).
@@ -26,35 +65,54 @@ def cascading_randomization(model: keras.Model, method, images: np.ndarray, targ
         images, targets: what to explain, (N, 28, 28, 1) and (N,).
         fractions: after randomising the top layer only (0.0), and the top `f` share of the
             weighted layers, a row is reported.
-        seed: seed of the random weights.
+        seed: seed of the new weights.
 
     Returns:
-        Rows {"randomized", "layers", "spearman"} in cascade order; "spearman" is the mean
-        over images of the rank correlation of |original map| and |randomised map|.
+        Rows {"randomized", "layers", "spearman", "output_spread"} in cascade order;
+        "spearman" is the mean over images of the rank correlation of |original map| and
+        |randomised map|; "output_spread" is `output_spread` of the randomised copy (below
+        DEAD_BELOW it ignores its input).
     """
     original = np.abs(method.explain(model, images, targets).maps)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    weighted = [layer for layer in reversed(copy.layers) if layer.trainable_weights]
+    fresh = _fresh_clone(model, seed)
+    weighted = [(layer, new) for layer, new in zip(reversed(copy.layers), reversed(fresh.layers))
+                if layer.trainable_weights]
     checkpoints = sorted({max(1, round(f * len(weighted))) for f in fractions})
-    rng = np.random.default_rng(seed)
     rows, done = [], 0
     for stop in checkpoints:
-        for layer in weighted[done:stop]:
-            for weight in layer.trainable_weights:
-                value = keras.ops.convert_to_numpy(weight)
-                scale = float(value.std()) or 0.05
-                weight.assign(rng.normal(0.0, scale, value.shape).astype(value.dtype))
+        for layer, new in weighted[done:stop]:
+            for weight, value in zip(layer.trainable_weights, new.trainable_weights):
+                weight.assign(value)
         done = stop
         maps = np.abs(method.explain(copy, images, targets).maps)
         rho = rank_correlation(original, maps)
         # A map that went flat while the original was not has lost all its structure: 0.
         rho = np.where(np.isnan(rho) & (np.ptp(original.reshape(len(original), -1), axis=1) > 0), 0.0, rho)
-        rows.append({"randomized": f"top {stop} of {len(weighted)}", "layers": weighted[stop - 1].name,
-                     "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan")})
+        rows.append({"randomized": f"top {stop} of {len(weighted)}", "layers": weighted[stop - 1][0].name,
+                     "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan"),
+                     "output_spread": output_spread(copy, images)})
     return rows
 
 
+def randomised_model_ignores_input(rows: list[dict]) -> bool:
+    """True when the fully randomised copy answers the same for every input (rows from
+    before the spread was recorded count as alive)."""
+    return bool(rows) and rows[-1].get("output_spread", np.inf) < DEAD_BELOW
+
+
 def passes_sanity_check(rows: list[dict]) -> bool:
-    """True when the fully randomised model's maps are unlike the original ones."""
-    return bool(rows) and rows[-1]["spearman"] < PASS_BELOW
+    """True when the fully randomised model's maps are unlike the original ones, and that
+    model still depends on its input (otherwise unlike maps prove nothing)."""
+    return bool(rows) and rows[-1]["spearman"] < PASS_BELOW and not randomised_model_ignores_input(rows)
+
+
+def sanity_verdict(rows: list[dict]) -> str:
+    """'pass', 'FAIL (...)' or 'inconclusive (...)' for one method's cascade."""
+    if rows and rows[-1]["spearman"] >= PASS_BELOW:
+        return f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
+    if randomised_model_ignores_input(rows):
+        return (f"inconclusive (the randomised model answers the same for every input: output spread "
+                f"{rows[-1]['output_spread']:.1e} < {DEAD_BELOW:g})")
+    return "pass" if passes_sanity_check(rows) else f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"

@@ -13,7 +13,7 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (average_drop_and_increase, deletion_auc, gini, insertion_auc,
                                                   rank_correlation)
 from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
-from attention_xai.evaluate.sanity import PASS_BELOW, cascading_randomization, passes_sanity_check
+from attention_xai.evaluate.sanity import cascading_randomization, sanity_verdict
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.models.classifier import attention_maps
 from attention_xai.explain.samples import Samples, pool_samples
@@ -136,7 +136,7 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
             analysis.sanity.append({"method": e.method, "verdict": uninformative_note})
             continue
         rows = cascading_randomization(model, methods[e.method], chosen[sanity_rows], targets[sanity_rows], seed=seed)
-        verdict = "pass" if passes_sanity_check(rows) else f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
+        verdict = sanity_verdict(rows)
         for row in rows:
             analysis.sanity.append({"method": e.method, **row, "verdict": verdict})
     if attention is not None:

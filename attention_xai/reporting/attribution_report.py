@@ -119,8 +119,11 @@ ATTRIBUTION_TABLES = (
      "(divided by the map's maximum). Gini: sparseness of |map|. Cost: wall time and single-image model "
      "passes per digit."),
     ("sanity", "Sanity check: model-parameter randomization",
-     "Layers are randomised from the output down; Spearman correlation of |original map| with "
-     "|randomised map|. A method whose maps do not change when every layer is random fails."),
+     "Layers are re-initialised from the output down; Spearman correlation of |original map| with "
+     "|randomised map|. A method whose maps do not change when every layer is random fails. Output spread: "
+     "how much the randomised model's answer still depends on its input (std of its log-probability ratios "
+     "over the digits and their negatives); below 1e-3 it answers the same for everything, its maps prove "
+     "nothing, and a low correlation is 'inconclusive' rather than a pass."),
     ("informativeness", "Does the attention map say anything?",
      "Per attention module and digit, at the module's own resolution: relative dynamic range (max - min) / max "
      "and normalised entropy (1: uniform). A map whose range is below 0.1 weighs every position within 10% of "

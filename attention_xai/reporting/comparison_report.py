@@ -236,7 +236,8 @@ TEXT = {
               "columns say (input size, weights, training digits).",
     "attributions": "Per protocol and method, means over the explained digits of each model, then mean ± std over "
                     "models: deletion and insertion AUC of the target probability (pixels ranked by the map's signed "
-                    "value), Average Drop, the sanity verdict with every layer randomised (models passing / all), and "
+                    "value), Average Drop, the sanity verdict with every layer randomised (each verdict with its count of "
+                    "models; 'inconclusive' where the randomised model ignores its input), and "
                     "wall time per digit. Each experiment's own page defines every column.",
     "attention": "The model's own attention map, per module: relative dynamic range (max - min) / max and normalised "
                  "entropy per digit (a range below 0.1 counts as uninformative), and the map's deletion and insertion "
