@@ -30,16 +30,21 @@ gives flat or unrelated maps, so a low correlation proves nothing: 'inconclusive
 model that no longer looks at it)."""
 
 
-def _fresh_clone(model: keras.Model, seed: int) -> keras.Model:
-    """The model's architecture with every weight at a new draw of its own initializer,
-    seeded; the caller's Python and NumPy random states are put back."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    keras.utils.set_random_seed(seed)
+def _clones(model: keras.Model, seed: int) -> tuple[keras.Model, keras.Model]:
+    """(a copy with the model's weights, the architecture with every weight at a new draw
+    of its own initializer). Keras initializers built without a seed take one from
+    Python's `random` when they are made (cloning makes new ones), so seeding it makes the
+    draw reproducible; its state is put back, and no other random state (NumPy, Keras',
+    TensorFlow's) is touched."""
+    state = random.getstate()
     try:
-        return keras.models.clone_model(model)
+        copy = keras.models.clone_model(model)
+        random.seed(seed)
+        fresh = keras.models.clone_model(model)
     finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
+        random.setstate(state)
+    copy.set_weights(model.get_weights())
+    return copy, fresh
 
 
 def output_spread(model: keras.Model, images: np.ndarray) -> float:
@@ -74,9 +79,7 @@ def cascading_randomization(model: keras.Model, method, images: np.ndarray, targ
         DEAD_BELOW it ignores its input).
     """
     original = np.abs(method.explain(model, images, targets).maps)
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    fresh = _fresh_clone(model, seed)
+    copy, fresh = _clones(model, seed)
     weighted = [(layer, new) for layer, new in zip(reversed(copy.layers), reversed(fresh.layers))
                 if layer.trainable_weights]
     checkpoints = sorted({max(1, round(f * len(weighted))) for f in fractions})
