@@ -3,6 +3,7 @@ spread, manifests, regeneration of reports/ from saved artifacts alone, broken a
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def test_comparison_page_shows_mean_and_spread_over_seeds(runs):
     assert float(rows["tiny"]["train_digits_per_second_mean"]) == pytest.approx(np.mean(speeds), rel=0.01)
     methods = {(r["experiment"], r["method"]): r for r in read_csv(reports / "comparison" / "attributions.csv")}
     assert methods[("tiny", "gradcam")]["n"] == "2" and ("tiny-none", "gradcam") not in methods
+    # verdicts are counted over models by their first word, whatever detail each model's adds
+    sanity = re.fullmatch(r"((pass|FAIL|inconclusive) (\d)/2(, )?)+", methods[("tiny", "gradcam")]["sanity"])
+    assert sanity and sum(int(n) for n in re.findall(r"(\d)/2", sanity.group(0))) == 2
     attention = read_csv(reports / "comparison" / "attention.csv")
     assert [r["experiment"] for r in attention] == ["tiny"] and attention[0]["maps"] == "4"  # 2 digits x 2 seeds
     assert [r["method"] for r in read_csv(reports / "comparison" / "counterfactuals.csv")] == ["gradient"]

@@ -152,7 +152,8 @@ def _verdicts(record: Record) -> dict[str, str]:
     """Each method's sanity verdict with every layer randomised (its last row)."""
     verdicts = {}
     for row in record.table("attributions/sanity.csv"):
-        verdicts[row["method"]] = row.get("verdict", "")
+        # the verdict without its model-specific detail, so that models can be counted together
+        verdicts[row["method"]] = row.get("verdict", "").split(" (")[0]
     return verdicts
 
 
