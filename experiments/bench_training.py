@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -161,7 +162,6 @@ def allocator_child(steps: int) -> None:
     """Runs in a child process: trains the quick model through the real input path for
     `steps` steps and prints images/s, the share of CPU time spent in the kernel and the
     minor page faults, for whichever CPU allocator TF_CPU_ALLOCATOR_USE_BFC selected."""
-    import os
     import resource
 
     config, model, batches = _training_setup("quick")
@@ -187,8 +187,6 @@ def backend_child(steps: int, experiment: str) -> None:
 
 def backend_comparison(steps: int, rounds: int, jax_python: Path, experiment: str = "quick") -> dict:
     """The same model's training speed on TensorFlow and on JAX, alternating child processes."""
-    import os
-
     pythons = {"tensorflow": sys.executable, "jax": str(jax_python)}
     if not Path(pythons["jax"]).is_file():
         raise SystemExit(f"no JAX environment at {jax_python}; `make test` builds it (.venv-jax)")
@@ -237,7 +235,7 @@ def allocator_comparison(steps: int, rounds: int) -> dict:
     thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
     for _ in range(rounds):
         for bfc in runs:
-            env = {**__import__("os").environ, "TF_CPU_ALLOCATOR_USE_BFC": bfc, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": bfc, "TF_CPP_MIN_LOG_LEVEL": "3"}
             runs[bfc].append(_child_json(["--allocator-child", str(steps)], "allocator", env=env))
     best = {bfc: max(rows, key=lambda r: r["images_per_second"]) for bfc, rows in runs.items()}
     return {"transparent_hugepages": thp.read_text().strip() if thp.exists() else "unknown",
@@ -272,7 +270,6 @@ def main(argv=None) -> dict:
     if args.allocator_child:
         allocator_child(args.allocator_child)
         return {}
-    import os
     import platform
 
     result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
