@@ -1,0 +1,144 @@
+"""Counterfactuals searched in the latent space of a digit VAE (REVISE), batched over digits.
+
+Instead of moving pixels, the search moves the VAE code of the digit, and every candidate
+is a decoded image: a digit the generative model can draw. The model must then put it in
+the target class with a clear margin, so that the answer is a different digit, not the
+same digit nudged across the model's boundary.
+
+References: Joshi, Koyejo, Vijitbenjaronk, Kim and Ghosh, "Towards Realistic Individual
+Recourse and Actionable Explanations in Black-Box Decision Making Systems",
+arXiv:1907.09615, 2019; Kingma and Welling, ICLR 2014 (the VAE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from attention_xai.errors import ConfigError
+from attention_xai.explain.base import log_scores
+from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod
+from attention_xai.models.vae import VAE_DIR, load_vae
+
+BIG = 1e10
+
+
+@COUNTERFACTUALS.register("revise")
+class Revise(CounterfactualMethod):
+    """REVISE: gradient descent on the VAE code z of each digit, starting at its posterior
+    mean z0, on
+
+        max(max_{j != t} s_j - s_t + kappa, 0) + lam * |x'(z) - x|_1 + prior * |z|_2^2,
+
+    with s the model's class scores (logits: differences are log-probability ratios) and
+    x'(z) the decoded candidate (`residual` False), or the digit plus the decoded change
+    clip(x + dec(z) - dec(z0), 0, 1) (`residual` True: keeps the digit's own strokes
+    where the code did not move them).
+
+    A digit's answer is its first candidate whose target score beats every other class by
+    `kappa` (at the default 8, a target probability about 3,000 times the runner-up's);
+    the search stops there, so the answer is the first such point on the descent from z0.
+    A digit that gets none within `steps` starts again from z0 with a tenth of `lam`
+    (`rounds` times in all). With `sparsify`, only the largest changes are kept: the
+    fewest pixels (in steps of 5%, by |change|) whose insertion into the digit still
+    clears kappa; this drops the decoder's redrawing of the digit's own strokes. The VAE
+    is trained once per dataset (`python -m attention_xai vae`), never on a classifier.
+
+    Parameters: vae (folder), steps (at most, per digit and round), learning_rate (Adam
+    on z), lam (weight of the L1 distance to the digit), prior (weight of |z|^2: stay where
+    the VAE draws digits), kappa (margin, log-probability units), residual, sparsify, rounds.
+    """
+
+    name = "revise"
+    kind = "white-box"
+    needs_vae = True
+    # Chosen on 30 GOOD + 46 BAD test digits of the quick model (README, "Counterfactuals the
+    # judges accept"): kappa 2 left half the GOOD digits' answers ambiguous to the judges.
+    defaults = {"vae": str(VAE_DIR), "steps": 500, "learning_rate": 0.05, "lam": 0.05, "prior": 0.3,
+                "kappa": 8.0, "residual": False, "sparsify": True, "rounds": 2}
+    smoke = {"steps": 100, "kappa": 2.0}
+
+    def search(self, access, digits, targets, rng):
+        p = self.params
+        vae = load_vae(p["vae"])
+        scores = log_scores(access.model)
+        decoder = vae.decoder
+        n = len(digits)
+        x_all = tf.constant(digits, tf.float32)
+        z0_all = tf.constant(vae.encode(digits), tf.float32)
+        base_all = tf.constant(vae.decode(z0_all.numpy()), tf.float32)
+        onehot_all = tf.constant(np.eye(10, dtype=np.float32)[targets])
+        kappa, lam, prior, residual = float(p["kappa"]), float(p["lam"]), float(p["prior"]), bool(p["residual"])
+        if int(p["rounds"]) < 1 or int(p["steps"]) < 1:
+            raise ConfigError("revise needs at least one round and one step")
+
+        def candidate(z, x, base):
+            decoded = decoder(z, training=False)
+            return tf.clip_by_value(x + decoded - base, 0.0, 1.0) if residual else decoded
+
+        @tf.function(reduce_retracing=True)
+        def step(z, x, base, onehot, lam):
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                x_cf = candidate(z, x, base)
+                s = scores(x_cf)
+                target = tf.reduce_sum(s * onehot, axis=1)
+                other = tf.reduce_max(s - BIG * onehot, axis=1)
+                margin = target - other
+                loss = (tf.nn.relu(kappa - margin) + lam * tf.reduce_sum(tf.abs(x_cf - x), axis=(1, 2, 3))
+                        + prior * tf.reduce_sum(tf.square(z), axis=1))
+                total = tf.reduce_sum(loss)
+            return x_cf, margin, tape.gradient(total, z)
+
+        best = np.full_like(digits, np.nan)
+        lr = float(p["learning_rate"])
+        for round_ in range(int(p["rounds"])):
+            # Digits not found in a round start again from z0 with a tenth of the distance weight.
+            active = np.flatnonzero(~np.isfinite(best).all(axis=(1, 2, 3)))
+            weight = tf.constant(lam / 10 ** round_, tf.float32)
+            z = z0_all.numpy().copy()
+            m, v = np.zeros_like(z), np.zeros_like(z)
+            for t in range(1, int(p["steps"]) + 1):
+                if not len(active):
+                    break
+                a = active
+                x_cf, margin, grad = step(tf.constant(z[a]), tf.gather(x_all, a), tf.gather(base_all, a),
+                                          tf.gather(onehot_all, a), weight)
+                access.count_gradients(a)
+                margin, grad = margin.numpy(), grad.numpy()
+                done = margin >= kappa
+                best[a[done]] = x_cf.numpy()[done]
+                # Adam on the codes of the digits still searching.
+                m[a] = 0.9 * m[a] + 0.1 * grad
+                v[a] = 0.999 * v[a] + 0.001 * grad * grad
+                z[a] -= lr * (m[a] / (1 - 0.9 ** t)) / (np.sqrt(v[a] / (1 - 0.999 ** t)) + 1e-8)
+                active = a[~done]
+        if p["sparsify"]:
+            best = self._sparsify(access, digits, best, targets, scores, kappa)
+        return best, None
+
+    def _sparsify(self, access, digits, found, targets, scores, kappa, levels: int = 20):
+        """Per digit, the counterfactual with only its largest changes kept: x + (x' - x)
+        on the top q of pixels by |x' - x|, for the smallest q of `levels` equal steps in
+        (0, 1] at which the model's margin still clears kappa. Drops what the decoder
+        redraws without purpose (the blur of the digit's own strokes)."""
+        rows = np.flatnonzero(np.isfinite(found).all(axis=(1, 2, 3)))
+        if not len(rows):
+            return found
+        x, x_cf = digits[rows].reshape(len(rows), -1), found[rows].reshape(len(rows), -1)
+        change = np.abs(x_cf - x)
+        rank = np.argsort(np.argsort(-change, axis=1, kind="stable"), axis=1)
+        shares = np.arange(1, levels + 1) / levels
+        keep = rank[:, None, :] < np.ceil(shares * x.shape[1])[None, :, None]
+        candidates = np.where(keep, x_cf[:, None], x[:, None]).reshape(-1, *digits.shape[1:])
+        owners = np.repeat(rows, levels)
+        log_p = np.log(np.clip(access.predict(candidates, owners), 1e-30, 1.0)).reshape(len(rows), levels, -1)
+        t = targets[rows]
+        target = log_p[np.arange(len(rows)), :, t]
+        other = np.where(np.eye(log_p.shape[-1], dtype=bool)[t][:, None, :], -np.inf, log_p).max(axis=2)
+        ok = target - other >= kappa
+        ok[:, -1] = True  # the whole change (the search's own answer) cleared kappa already
+        first = ok.argmax(axis=1)
+        out = found.copy()
+        out[rows] = candidates.reshape(len(rows), levels, *digits.shape[1:])[np.arange(len(rows)), first]
+        return out
