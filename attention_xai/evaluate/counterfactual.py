@@ -140,3 +140,88 @@ def top_k_overlap(deltas, maps, ks) -> np.ndarray:
         pointed = np.argsort(-np.abs(maps[i]), kind="stable")[:k]
         out[i] = len(np.intersect1d(changed, pointed)) / k
     return out
+
+
+def judge_verdicts(judge: Predict, digits, counterfactuals, targets, originals) -> dict[str, np.ndarray]:
+    """What an independent classifier (a judge that took no part in the search) makes of
+    each counterfactual: the oracle score of Hvilshoej et al. per digit.
+
+    Args:
+        judge: a prediction function (M, 28, 28, 1) -> (M, 10) probabilities.
+        digits, counterfactuals: (N, 28, 28, 1); counterfactual rows are NaN where none was found.
+        targets: (N,) the class each counterfactual was asked to reach.
+        originals: (N,) the explained model's class of each digit (the class to leave).
+
+    Returns:
+        `class` (the judge's class of x', -1 without x'), `before` (its class of x),
+        `agrees` (1.0: x' in the target class), `keeps` (1.0: x' still in the original
+        class), each (N,), NaN (-1 for classes) where there is no counterfactual.
+    """
+    x = np.asarray(counterfactuals, np.float32)
+    found = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    before = judge(np.asarray(digits, np.float32)).argmax(axis=1).astype(np.int64)
+    classes = np.full(len(x), -1, np.int64)
+    if found.any():
+        classes[found] = judge(x[found]).argmax(axis=1)
+    agrees = np.where(found, (classes == np.asarray(targets)).astype(float), np.nan)
+    keeps = np.where(found, (classes == np.asarray(originals)).astype(float), np.nan)
+    return {"class": classes, "before": before, "agrees": agrees, "keeps": keeps}
+
+
+COUT_STEPS = 50
+"""Insertion steps of COUT, as in DiME's evaluation."""
+
+
+def cout(predict: Predict, digits, counterfactuals, sources, targets, steps: int = COUT_STEPS,
+         return_curves: bool = False):
+    """COUT, the counterfactual transition score of Jeanneret et al. (DiME, 2022; first
+    defined by Khorram and Fuxin, C3LT): the counterfactual's pixels are inserted into the
+    digit in order of decreasing |x' - x|, `steps` equal slices of the 784 pixels at a
+    time; along this path the model's probabilities of the target class t and of the
+    source class s are recorded (the digit itself is the first point). With the area under
+    each curve taken over the share of pixels inserted (trapezoids),
+
+        COUT = AUC(p_t) - AUC(p_s), in [-1, 1].
+
+    Near +1: the few most-changed pixels already carry the decision to the target and keep
+    it there; near 0 or below: the decision moves late, or not at all. A change that moves
+    nothing leaves both curves at their starting values, so COUT = p_t(x) - p_s(x) (about
+    -1 for a confidently classified digit). Pixels with no change come last, in position order.
+
+    Args:
+        predict: (M, 28, 28, 1) -> (M, 10) probabilities.
+        digits, counterfactuals: (N, 28, 28, 1) (NaN rows: no counterfactual, COUT NaN).
+        sources, targets: (N,) classes.
+
+    Returns:
+        (N,) COUT; with `return_curves`, also (N, steps + 1, 2) the (p_t, p_s) path.
+    """
+    if steps <= 0:
+        raise ValueError("COUT needs at least one step")
+    x = _flat(digits).astype(np.float32)
+    x_cf = _flat(counterfactuals).astype(np.float32)
+    n, pixels = x.shape
+    out = np.full(n, np.nan)
+    curves = np.full((n, steps + 1, 2), np.nan)
+    found = np.flatnonzero(np.isfinite(x_cf).all(axis=1))
+    if len(found):
+        order = np.argsort(-np.abs(x_cf[found] - x[found]), axis=1, kind="stable")
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(pixels)[None].repeat(len(found), 0), axis=1)
+        # Path point k (0..steps) has the top round(k * pixels / steps) pixels inserted.
+        counts = np.round(np.arange(steps + 1) * pixels / steps).astype(np.int64)
+        mask = rank[:, None, :] < counts[None, :, None]  # (F, steps + 1, pixels)
+        path = np.where(mask, x_cf[found, None], x[found, None]).reshape(-1, *np.asarray(digits).shape[1:])
+        probabilities = predict(path).reshape(len(found), steps + 1, -1)
+        rows = np.arange(len(found))[:, None]
+        p_t = probabilities[rows, np.arange(steps + 1)[None], np.asarray(targets)[found][:, None]]
+        p_s = probabilities[rows, np.arange(steps + 1)[None], np.asarray(sources)[found][:, None]]
+        out[found] = _trapezoid(p_t) - _trapezoid(p_s)
+        curves[found] = np.stack([p_t, p_s], axis=-1)
+    return (out, curves) if return_curves else out
+
+
+def _trapezoid(curve: np.ndarray) -> np.ndarray:
+    """Area under (N, K + 1) curves sampled at K equal steps over [0, 1]."""
+    steps = curve.shape[1] - 1
+    return (curve[:, 0] / 2 + curve[:, 1:-1].sum(axis=1) + curve[:, -1] / 2) / steps

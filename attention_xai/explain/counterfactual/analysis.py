@@ -12,7 +12,7 @@ import numpy as np
 
 from attention_xai.errors import ConfigError
 from attention_xai.params import TARGET_RULES
-from attention_xai.evaluate.counterfactual import distances, im1, im2, top_k_overlap, validity, ynn
+from attention_xai.evaluate.counterfactual import cout, distances, im1, im2, judge_verdicts, top_k_overlap, validity, ynn
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, Counterfactuals
 from attention_xai.explain.samples import Samples, pool_samples
@@ -67,7 +67,7 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
                             good: int = 4, bad: int = 4, rule: str = "confident", per_class: bool = False,
                             target: str | int = "auto", seed: int = 0, autoencoders=None,
                             training_digits: np.ndarray | None = None, overlap_methods: Sequence[str] | None = None,
-                            batch_size: int = 256) -> CounterfactualAnalysis:
+                            judges: Mapping | None = None, batch_size: int = 256) -> CounterfactualAnalysis:
     """GOOD/BAD selection, targets, counterfactuals of every method, and their metrics.
 
     Args:
@@ -81,6 +81,9 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
         training_digits: (M, 28, 28, 1) for yNN (None: left out).
         overlap_methods: attribution methods whose maps of the original digits are
             compared with where each counterfactual changes pixels (default: all).
+        judges: name -> independent classifier (see `models/judges.py`), called only after
+            every search has finished, to measure what each counterfactual means to a
+            classifier that took no part in finding it (None: those columns are left out).
     """
     images = check_images(images)
     probabilities = predict_in_batches(model, images, batch_size)
@@ -102,7 +105,7 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
     attributions = _attributions(model, chosen, samples.predictions, overlap_methods, seed)
     analysis = CounterfactualAnalysis(images=chosen, samples=samples, targets=targets,
                                       target_rule=str(target), results=results, attributions=attributions)
-    per_digit, summary = measure(model, analysis, autoencoders, training_digits, batch_size)
+    per_digit, summary = measure(model, analysis, autoencoders, training_digits, judges, batch_size)
     analysis.per_digit.extend(per_digit)
     analysis.summary.extend(summary)
     return analysis
@@ -121,10 +124,17 @@ def _attributions(model, images, classes, names, seed) -> list[Explanation]:
     return out
 
 
-def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training_digits=None,
+def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training_digits=None, judges=None,
             batch_size: int = 256) -> tuple[list[dict], list[dict]]:
-    """Per-digit rows and per-method summary rows of every metric."""
+    """Per-digit rows and per-method summary rows of every metric.
+
+    With judges, each gets `judge_<name>_class` (its class of x'), `judge_<name>_before`
+    (of x), and in the summary `judge_<name>_agrees` (share of the valid counterfactuals it
+    puts in the target class: the oracle score) and `judge_<name>_keeps` (share it still
+    puts in the model's original class). `verdict` names a method whose counterfactuals
+    every judge mostly keeps in the original class."""
     from attention_xai.models.autoencoder import reconstruct
+    from attention_xai.models.judges import judge_predict
 
     def predict(x):
         return predict_in_batches(model, np.asarray(x, np.float32), batch_size)
@@ -140,6 +150,14 @@ def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training
             columns["im2"] = im2(per_class, lambda x: reconstruct(autoencoders.all, x), r.counterfactuals, r.targets)
         if training_digits is not None:
             columns["ynn"] = ynn(predict, r.counterfactuals, r.targets, training_digits)
+        columns["cout"] = cout(predict, r.digits, r.counterfactuals, s.predictions, r.targets)
+        judged = {}
+        for judge_name, judge in (judges or {}).items():
+            verdict = judge_verdicts(lambda x, j=judge: judge_predict(j, x, batch_size), r.digits, r.counterfactuals,
+                                     r.targets, s.predictions)
+            judged[judge_name] = verdict
+            columns[f"judge_{judge_name}_agrees"] = verdict["agrees"]
+            columns[f"judge_{judge_name}_keeps"] = verdict["keeps"]
         for e in analysis.attributions:
             columns[f"overlap_{e.method}"] = top_k_overlap(r.delta, e.maps, columns["l0"])
         columns.update(forward_queries=r.forward_queries, gradient_queries=r.gradient_queries, seconds=r.seconds)
@@ -148,10 +166,17 @@ def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training
                               "true": int(s.labels[i]), "predicted": int(s.predictions[i]),
                               "target": int(r.targets[i]), "cf_class": int(r.predictions[i]),
                               "cf_confidence": _round(r.confidence[i]),
+                              **{f"judge_{j}_{key}": int(v[key][i]) for j, v in judged.items()
+                                 for key in ("before", "class")},
                               **{key: _round(value[i]) for key, value in columns.items()}})
         found = columns["valid"] > 0
         row = {"method": r.method, "kind": COUNTERFACTUALS.get(r.method).kind, "digits": len(r.digits),
                "validity": _round(found.mean())}
+        if judged:
+            row["verdict"] = judge_verdict([np.nanmean(v["agrees"][found]) if found.any() else np.nan
+                                            for v in judged.values()],
+                                           [np.nanmean(v["keeps"][found]) if found.any() else np.nan
+                                            for v in judged.values()])
         for key, value in columns.items():
             if key in ("valid",):
                 continue
@@ -161,6 +186,28 @@ def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training
                 row[key] = _round(np.nanmean(value[found])) if found.any() else None
         summary.append(row)
     return per_digit, summary
+
+
+ACCEPTED = 0.9
+"""Judge agreement at which a method's counterfactuals count as accepted: every judge
+puts at least this share of the valid ones in the target class."""
+
+ADVERSARIAL = "adversarial: judges keep the original class"
+
+
+def judge_verdict(agrees, keeps) -> str:
+    """One phrase for a method from its judges' agreement and keep rates: "accepted by
+    the judges" (every judge agrees on >= ACCEPTED), ADVERSARIAL (every judge keeps the
+    original class on most of them), "mixed" otherwise, "no valid counterfactual" without
+    numbers."""
+    agrees, keeps = np.asarray(agrees, float), np.asarray(keeps, float)
+    if not len(agrees) or not np.isfinite(agrees).all():
+        return "no valid counterfactual"
+    if (agrees >= ACCEPTED).all():
+        return "accepted by the judges"
+    if (keeps > 0.5).all():
+        return ADVERSARIAL
+    return "mixed: judges partly agree"
 
 
 def _round(value, digits: int = 5):

@@ -130,6 +130,7 @@ class CounterfactualMethod(ABC):
     kind: ClassVar[str]  # "black-box" (predictions only) or "white-box" (gradients)
     defaults: ClassVar[Mapping[str, Any]] = {}
     needs_autoencoders: ClassVar[bool] = False
+    needs_vae: ClassVar[bool] = False  # searches in the digit VAE (its `vae` parameter names the folder)
     per_digit: ClassVar[bool] = False  # searches one digit at a time (its seconds are its own)
     slow: ClassVar[bool] = False  # left out of the default method list (a reference that takes minutes)
     smoke: ClassVar[Mapping[str, Any]] = {}  # smaller budgets for `--smoke` runs
