@@ -4,6 +4,8 @@
     explain [EXPERIMENT] attribution maps of GOOD/BAD digits (or --images), with trust metrics
     counterfactual [EXPERIMENT]  the smallest changes that flip GOOD/BAD digits, every method, with metrics
     autoencoders         train the digit autoencoders the counterfactual stage shares
+    vae                  train the digit VAE that the `revise` counterfactual method searches in
+    judges               train the independent classifiers that judge every counterfactual
     cfrl [EXPERIMENT]    train Alibi's CounterfactualRL policy for a saved model
     report EXPERIMENT    redraw an experiment's figures and tables from saved artifacts
     run [EXPERIMENT]     every stage in order: train, explain, counterfactual, report (default: quick)
@@ -172,8 +174,14 @@ def _counterfactual_args(parser: argparse.ArgumentParser, option: str = "--metho
     parser.add_argument(option, dest="cf_methods", default=",".join(default),
                         help=f"comma-separated counterfactual methods, or 'all' (default: {', '.join(default)}; "
                              f"all: {', '.join(every) or 'needs TensorFlow'})")
+    from attention_xai.models.judges import JUDGE_DIR
+    from attention_xai.models.vae import VAE_DIR
+
     parser.add_argument("--autoencoders", type=Path, default=AUTOENCODER_DIR,
                         help=f"folder of the shared autoencoders (default: {AUTOENCODER_DIR})")
+    parser.add_argument("--vae", type=Path, default=VAE_DIR, help=f"folder of the digit VAE (default: {VAE_DIR})")
+    parser.add_argument("--judges", type=Path, default=JUDGE_DIR,
+                        help=f"folder of the independent judge classifiers (default: {JUDGE_DIR})")
 
 
 def _set_args(parser: argparse.ArgumentParser) -> None:
@@ -238,6 +246,20 @@ def build_parser() -> argparse.ArgumentParser:
     autoencoders.add_argument("--seed", type=int, default=0)
     autoencoders.add_argument("--smoke", action="store_true", help="1 epoch each on 1,000 digits (tests)")
     autoencoders.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+
+    vae = commands.add_parser("vae", help="train the digit VAE the `revise` counterfactual method searches in")
+    vae.add_argument("--out", type=Path, default=None, help="folder (default: saved_models/vae)")
+    vae.add_argument("--epochs", type=_positive, default=15, help="epochs (default 15)")
+    vae.add_argument("--latent", type=_positive, default=16, help="latent dimensions (default 16)")
+    vae.add_argument("--seed", type=int, default=0)
+    vae.add_argument("--smoke", action="store_true", help="1 epoch on 1,000 digits (tests)")
+    vae.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+
+    judges = commands.add_parser(
+        "judges", help="train the independent classifiers (an MLP and a LeNet) that judge counterfactuals")
+    judges.add_argument("--out", type=Path, default=None, help="folder (default: saved_models/judges)")
+    judges.add_argument("--smoke", action="store_true", help="1 epoch each on 1,000 digits (tests)")
+    judges.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
 
     cfrl = commands.add_parser(
         "cfrl", help="train Alibi's CounterfactualRL policy for an experiment's model (minutes to hours)")
@@ -315,6 +337,14 @@ def main(argv: list[str] | None = None) -> int:
         return _COMMANDS[args.command](args) or 0
     except AttentionXaiError as exc:
         print(f"attention_xai: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # a refused write outside our atomic writes (a folder, a library's own file)
+        from attention_xai.artifacts import storage_error
+
+        refused = storage_error(exc, exc.filename or "a file")
+        if refused is None:
+            raise
+        print(f"attention_xai: error: {refused}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("attention_xai: interrupted; run the same command again to resume", file=sys.stderr)
@@ -529,6 +559,8 @@ def _cf_methods(args, ran: list[str] | None = None) -> dict:
             params[name] = {**method.smoke, **params.get(name, {})}
         if method.needs_autoencoders:
             params.setdefault(name, {}).setdefault("autoencoders", str(args.autoencoders))
+        if method.needs_vae:
+            params.setdefault(name, {}).setdefault("vae", str(args.vae))
         if name == "alibi_cfrl":
             params[name].setdefault("directory", str(_cfrl_directory(args)))
     return build_counterfactual_methods(names, params, seed=args.seed)
@@ -546,15 +578,22 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
     from attention_xai.data import to_model_input
     from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
     from attention_xai.models.autoencoder import load_autoencoders
+    from attention_xai.models.judges import load_judges
+    from attention_xai.models.vae import load_vae
     from attention_xai.reporting.counterfactual_report import write_counterfactual_report
 
     if args.good < 0 or args.bad < 0:
         raise ConfigError("--good and --bad must be >= 0")
-    autoencoders = load_autoencoders(args.autoencoders)  # fails before any search when missing
+    # Everything the stage reads fails before any search when missing or of another format.
+    autoencoders = load_autoencoders(args.autoencoders)
+    judges = load_judges(args.judges)  # handed to the measurement only, after every search
+    if any(m.needs_vae for m in methods.values()):
+        load_vae(args.vae)
     started = time.perf_counter()
     analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=args.good, bad=args.bad,
                                        rule=args.rule, per_class=args.per_class, target=target, seed=args.seed,
-                                       autoencoders=autoencoders, training_digits=to_model_input(data.x_train))
+                                       autoencoders=autoencoders, training_digits=to_model_input(data.x_train),
+                                       judges=judges)
     write_counterfactual_report(analysis, out_dir, arrays_dir)
     log.info("counterfactual: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.results),
              time.perf_counter() - started, out_dir)
@@ -613,6 +652,40 @@ def cmd_autoencoders(args):
     log.info("autoencoders: 11 trained in %.0f s -> %s", time.perf_counter() - started, out)
 
 
+def _training_subset(args, data):
+    """(x_train, y_train, x_test, y_test) as model inputs; --smoke: 1,000 and 200 digits."""
+    from attention_xai.data import to_model_input
+
+    x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
+    if args.smoke:
+        x_train, y_train, x_test, y_test = x_train[:1000], y_train[:1000], x_test[:200], y_test[:200]
+    return to_model_input(x_train), y_train, to_model_input(x_test), y_test
+
+
+def cmd_vae(args):
+    _require_tensorflow("vae")
+    from attention_xai.data import load_mnist
+    from attention_xai.models.vae import VAE_DIR, train_vae
+
+    x_train, _, x_test, _ = _training_subset(args, load_mnist(args.data))
+    out = args.out or VAE_DIR
+    metrics = train_vae(x_train, x_test, out, latent_dim=args.latent, epochs=1 if args.smoke else args.epochs,
+                        seed=args.seed)
+    log.info("vae: %d epochs in %.0f s, test L1 %.1f per digit -> %s", metrics["epochs"], metrics["train_seconds"],
+             metrics["test_l1_per_digit"], out)
+
+
+def cmd_judges(args):
+    from attention_xai.data import load_mnist
+    from attention_xai.models.judges import JUDGE_DIR, train_judges
+
+    x_train, y_train, x_test, y_test = _training_subset(args, load_mnist(args.data))
+    out = args.out or JUDGE_DIR
+    metrics = train_judges(x_train, y_train, x_test, y_test, out, epochs=1 if args.smoke else None)
+    for name, m in metrics["judges"].items():
+        log.info("judge %s: test accuracy %.4f (%d s) -> %s", name, m["test_accuracy"], m["train_seconds"], out)
+
+
 def cmd_report(args):
     """Each named experiment's report (every one with artifacts by default), then the
     cross-experiment page. A broken experiment is named on stderr and skipped; the others
@@ -651,11 +724,14 @@ def cmd_report(args):
 
 
 def _experiments_with_artifacts(models_dir: Path) -> list[str]:
-    """Folders under models_dir with a metrics.json, but for the shared autoencoders'."""
+    """Folders under models_dir with a metrics.json, but for the shared models' (the
+    autoencoders, the VAE and the judges), which are not experiments."""
     from attention_xai.models.autoencoder import AUTOENCODER_DIR
+    from attention_xai.models.judges import JUDGE_DIR
+    from attention_xai.models.vae import VAE_DIR
 
-    return sorted(p.parent.name for p in Path(models_dir).glob("*/metrics.json")
-                  if p.parent.name != Path(AUTOENCODER_DIR).name)
+    shared = {Path(d).name for d in (AUTOENCODER_DIR, JUDGE_DIR, VAE_DIR)}
+    return sorted(p.parent.name for p in Path(models_dir).glob("*/metrics.json") if p.parent.name not in shared)
 
 
 def _report_one(paths) -> None:
@@ -737,7 +813,7 @@ def cmd_list(args):
 
 
 _COMMANDS = {"train": cmd_train, "explain": cmd_explain, "counterfactual": cmd_counterfactual,
-             "autoencoders": cmd_autoencoders, "cfrl": cmd_cfrl, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
+             "autoencoders": cmd_autoencoders, "vae": cmd_vae, "judges": cmd_judges, "cfrl": cmd_cfrl, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
 
 if __name__ == "__main__":
     sys.exit(main())

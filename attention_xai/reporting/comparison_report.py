@@ -218,12 +218,17 @@ def counterfactual_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
             for row in record.table("counterfactuals/summary.csv"):
                 per_method.setdefault(row["method"], []).append(row)
         for method, rows in per_method.items():
+            judged = sorted({key for r in rows for key in r if key.startswith("judge_") and key.endswith("_agrees")})
             columns = {key: [r.get(key) for r in rows] for key in
-                       ("validity", "l1", "l2", "im1", "im2", "seconds_per_digit")}
+                       ("validity", *judged, "cout", "l1", "l2", "im1", "im2", "seconds_per_digit")}
+            verdicts = sorted({r.get("verdict") or "not judged (made before the judges)" for r in rows})
             base = {"experiment": g.label, "method": method, "kind": rows[0].get("kind", ""), "n": len(rows),
-                    "digits": rows[0].get("digits", "")}
+                    "digits": rows[0].get("digits", ""), "judges' verdict": "; ".join(verdicts)}
             csv_rows.append({**base, **_all_numbers(columns)})
-            page_rows.append({**base, "validity": shown(columns["validity"], digits=3), "L1": shown(columns["l1"], digits=3),
+            judges = {f"judge {key[len('judge_'):-len('_agrees')]} agrees": shown(columns[key], digits=3)
+                      for key in judged}
+            page_rows.append({**base, "validity": shown(columns["validity"], digits=3), **judges,
+                              "COUT": shown(columns["cout"], digits=3), "L1": shown(columns["l1"], digits=3),
                               "L2": shown(columns["l2"], digits=3), "IM1 (lower better)": shown(columns["im1"], digits=3),
                               "IM2 (lower better)": shown(columns["im2"], digits=3),
                               "s per digit": shown(columns["seconds_per_digit"], digits=3)})
@@ -244,8 +249,11 @@ TEXT = {
                  "entropy per digit (a range below 0.1 counts as uninformative), and the map's deletion and insertion "
                  "AUC when used as an explanation.",
     "counterfactuals": "Per protocol and method: share of digits with a valid counterfactual, then means over the "
-                       "valid ones of L1 and L2 distance, IM1 and IM2 plausibility (autoencoder reconstruction ratios) "
-                       "and seconds per digit.",
+                       "valid ones of each judge's agreement (the share an independent classifier, which never took "
+                       "part in a search, puts in the target class), COUT, L1 and L2 distance, IM1 and IM2 "
+                       "plausibility (autoencoder reconstruction ratios) and seconds per digit. A method the judges "
+                       "reject is labelled 'adversarial: judges keep the original class': its changes flip only the "
+                       "model they were searched on.",
 }
 TITLES = {"models": "Accuracy, size and training time per protocol (backbone x attention)",
           "attributions": "Attribution methods: faithfulness, sanity and cost per model",

@@ -83,7 +83,9 @@ def plot_method_grid(digits: np.ndarray, results: Sequence[dict], row_titles: Se
 
     Args:
         results: per method a dict with "method", "counterfactuals" (N, 28, 28, 1),
-            "valid", "cf_class", "cf_confidence" (N,).
+            "valid", "cf_class", "cf_confidence" (N,), and optionally "verdict" (what the
+            judges make of the method, shown under its name) and "judged" (N,) short
+            text per digit (the judges' classes of the counterfactual).
     """
     n, m = len(digits), len(results)
     fig = Figure(figsize=(1.5 * (m + 1) + 0.4, 3.0 * n + 0.6), layout="constrained")
@@ -104,8 +106,64 @@ def plot_method_grid(digits: np.ndarray, results: Sequence[dict], row_titles: Se
                 top[j].set_facecolor("#eeeeee")
                 bottom[j].set_facecolor("#eeeeee")
             label = _cf_title(r["cf_class"][i], r["cf_confidence"][i], ok)
-            top[j].set_title(f"{r['method']}\n{label}" if i == 0 else label, fontsize=6)
+            if ok and r.get("judged") is not None:
+                label += f"\n{r['judged'][i]}"
+            head = r["method"] + (f"\n{_wrap(r['verdict'])}" if r.get("verdict") else "")
+            top[j].set_title(f"{head}\n{label}" if i == 0 else label, fontsize=6)
     for ax in axes.flat:
         _bare(ax)
     fig.suptitle("Counterfactuals by method (second row: change, red ink added, blue removed)", fontsize=9)
+    return fig
+
+
+def _wrap(text: str, width: int = 22) -> str:
+    """`text` broken into lines of at most about `width` characters, for narrow titles."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])
+
+
+def plot_bad_digits(digits: np.ndarray, attribution: np.ndarray, attribution_name: str, counterfactuals: np.ndarray,
+                    valid: np.ndarray, cf_classes: np.ndarray, row_titles: Sequence[str], method: str,
+                    verdict: str) -> Figure:
+    """Misclassified digits: what the model looked at, and what had to change for it to
+    read the true class. One row per digit: original | attribution map of the original |
+    counterfactual | signed change, with the changed pixels outlined on the map.
+
+    Args:
+        digits, counterfactuals: (N, 28, 28, 1) (counterfactual rows NaN where none was found).
+        attribution: (N, 28, 28) maps of the originals, 0-1 scaled.
+        valid, cf_classes: (N,).
+        method, verdict: the counterfactual method shown and what the judges make of it.
+    """
+    n = len(digits)
+    fig = Figure(figsize=(7.6, 1.85 * n + 0.7), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(n, 4, squeeze=False))
+    for i in range(n):
+        axes[i, 0].imshow(digits[i, ..., 0], cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].set_title(row_titles[i], fontsize=7, loc="left")
+        axes[i, 1].imshow(digits[i, ..., 0], cmap="gray", vmin=0, vmax=1)
+        axes[i, 1].imshow(attribution[i], cmap=UNSIGNED_CMAP, vmin=0, vmax=1, alpha=0.6)
+        axes[i, 1].set_title(f"{attribution_name} of the original", fontsize=7)
+        if valid[i]:
+            axes[i, 2].imshow(counterfactuals[i, ..., 0], cmap="gray", vmin=0, vmax=1)
+            delta = counterfactuals[i, ..., 0] - digits[i, ..., 0]
+            scale = _change(axes[i, 3], delta)
+            axes[i, 3].set_title(f"change (+-{scale:.2f})", fontsize=7)
+            changed = np.abs(delta) > L0_THRESHOLD
+            if changed.any():
+                axes[i, 1].contour(changed.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
+        else:
+            for ax in axes[i, 2:]:
+                ax.set_facecolor("#eeeeee")
+        axes[i, 2].set_title(f"-> {cf_classes[i]}" if valid[i] else "not found", fontsize=7)
+    for ax in axes.flat:
+        _bare(ax)
+    fig.suptitle(f"Misclassified digits: where the model looked, and what {method} changed to make it read the "
+                 f"true class\n({verdict}; cyan: the changed pixels)", fontsize=8)
     return fig

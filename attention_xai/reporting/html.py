@@ -33,7 +33,8 @@ def render_index(title: str, summary: Sequence[tuple[str, str]], sections: Seque
         if section.get("table"):
             csv_path, rows = section["table"]
             if rows:
-                parts.append(_table(list(rows[0]), [list(r.values()) for r in rows]))
+                columns = list(dict.fromkeys(key for row in rows for key in row))  # rows may differ in columns
+                parts.append(_table(columns, [[r.get(c, "") for c in columns] for r in rows]))
             parts.append(f"<p><a href='{html.escape(csv_path)}'>CSV</a></p>")
         if section.get("links"):
             parts.append("<ul>" + "".join(f"<li><a href='{html.escape(href)}'>{html.escape(label)}</a></li>"
