@@ -32,6 +32,7 @@ from attention_xai.config import ExperimentConfig
 from attention_xai.data import DigitBatches, EpochShuffle, Mnist, split
 from attention_xai.errors import ArtifactError, ConfigError, first_line
 from attention_xai.evaluate import classification_metrics
+from attention_xai.machine import cpu_description
 from attention_xai.models import build_classifier, check_model_config, count_params, set_trainable
 
 log = logging.getLogger(__name__)
@@ -313,6 +314,7 @@ def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dic
         "data_source": source,
         "config": config.to_dict(),
         "versions": library_versions(),
+        "machine": cpu_description(),  # train_seconds means little without it
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     save_model(model, paths.model)

@@ -40,6 +40,9 @@ def test_training_exports_a_model_metrics_and_history(mnist, paths, digits):
     assert np.sum(metrics["confusion_matrix"]) == 128
     assert metrics["test_accuracy"] > 0.3  # 2 epochs on 1,024 digits: far above chance (0.1)
     assert metrics["versions"]["keras"] == keras.__version__
+    # Timings are compared across machines that differ 3x: the CPU and its vector extensions travel with them.
+    assert metrics["machine"]["cores"] >= 1 and metrics["machine"]["cpu"]
+    assert metrics["machine"]["vector_extensions"] in ("AVX-512", "AVX2", "none of AVX2, AVX-512", "unknown")
     with open(paths.history) as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [0, 1] and float(rows[0]["learning_rate"]) == pytest.approx(3e-3)
