@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import keras
+
+from attention_xai.errors import StorageError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -82,23 +85,50 @@ def shown(path: Path) -> str:
     return "~" + text[len(home):] if text.startswith(home + os.sep) else text
 
 
+STORAGE_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                  errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+                  errno.EROFS: "read-only file system"}
+"""Write failures that are the storage's, not the program's: each becomes a StorageError."""
+
+
+def storage_error(exc: BaseException, path: str | Path) -> StorageError | None:
+    """A one-line StorageError naming `path` and the cause, when `exc` (or what it wraps) is
+    a refused write; else None."""
+    while exc is not None and not (isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS):
+        exc = exc.__cause__ or exc.__context__
+    if exc is None:
+        return None
+    return StorageError(f"cannot write {path}: {STORAGE_ERRNOS[exc.errno]}; nothing there was changed "
+                        f"(free space or fix the permissions, then run the same command again)")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside `path` (same suffix) that replaces `path` on success.
 
-    On an exception the temporary file is removed and `path` is left as it was.
+    On an exception the temporary file is removed and `path` is left as it was; a write the
+    storage refuses (disk full, read-only, permission denied) becomes a StorageError naming
+    `path` and the cause.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; artifacts are ordinary files
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; artifacts are ordinary files
         yield tmp
         os.replace(tmp, path)
+    except Exception as exc:
+        refused = storage_error(exc, path)
+        if refused is None:
+            raise
+        raise refused from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 def write_text(path: str | Path, text: str) -> None:

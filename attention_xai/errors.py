@@ -25,6 +25,10 @@ class ArtifactError(AttentionXaiError):
     """A saved artifact (metrics.json, history.csv, ...) that is missing or unreadable."""
 
 
+class StorageError(AttentionXaiError):
+    """A write the file system refused: disk full, quota, read-only, permission denied."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type name if it has none)."""
     lines = str(exc).strip().splitlines()
