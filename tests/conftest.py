@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -40,6 +41,34 @@ def autoencoders_dir(mnist, tmp_path_factory):
     return directory
 
 
+@pytest.fixture(scope="session")
+def judges_dir(mnist, tmp_path_factory):
+    """Tiny judges (one epoch each on 1,000 training digits), for the counterfactual tests;
+    the committed ones (saved_models/judges) are for real runs."""
+    from attention_xai.models.judges import train_judges
+
+    directory = tmp_path_factory.mktemp("judges")
+    train_judges(to_model_input(mnist.x_train[:1000]), mnist.y_train[:1000], to_model_input(mnist.x_test[:200]),
+                 mnist.y_test[:200], directory, epochs=1)
+    return directory
+
+
+COMMITTED_VAE = Path(__file__).resolve().parent.parent / "saved_models" / "vae"
+"""The committed digit VAE: `revise` is tested on it, as users run it (a VAE trained in
+seconds draws too few digits for a search to reach another class)."""
+
+
+@pytest.fixture(scope="session")
+def vae_dir(mnist, tmp_path_factory):
+    """A tiny digit VAE (two epochs on 2,000 training digits), for the save/reload tests."""
+    from attention_xai.models.vae import train_vae
+
+    directory = tmp_path_factory.mktemp("vae")
+    train_vae(to_model_input(mnist.x_train[:2000]), to_model_input(mnist.x_test[:200]), directory, latent_dim=8,
+              epochs=2)
+    return directory
+
+
 def tiny_model_config(**overrides) -> ModelConfig:
     """A small CNN at 32x32, no augmentation: ~65% test accuracy after 2 epochs on 1,024 digits."""
     base = ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (16, 32), "stem_stride": 2}, image_size=32,
@@ -69,4 +98,4 @@ def max_abs_diff(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
-__all__ = ["NO_AUGMENTATION", "one_error_line", "max_abs_diff", "tiny_experiment", "tiny_model_config"]
+__all__ = ["COMMITTED_VAE", "NO_AUGMENTATION", "one_error_line", "max_abs_diff", "tiny_experiment", "tiny_model_config"]

@@ -25,9 +25,13 @@ def trained(mnist, tmp_path_factory):
     return paths
 
 
+ROOT = Path(__file__).resolve().parent.parent
+JUDGES = ROOT / "saved_models" / "judges"  # the committed judges, as a user's run reads them
+
+
 def _run(trained, autoencoders, out, *args):
     return main(["counterfactual", "--model", str(trained.model), "--out", str(out), "--autoencoders",
-                 str(autoencoders), *args])
+                 str(autoencoders), *([] if "--judges" in args else ["--judges", str(JUDGES)]), *args])
 
 
 def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
@@ -47,11 +51,14 @@ def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
         assert (model.predict(cf[valid], verbose=0).argmax(axis=1) == data["targets"][valid]).all()
         assert np.isnan(cf[~valid]).all()
     rows = read_csv(out / "per_digit.csv")
-    assert len(rows) == 6 and {"l0", "l1", "l2", "linf", "im1", "im2", "ynn", "overlap_gradcam",
+    assert len(rows) == 6 and {"l0", "l1", "l2", "linf", "im1", "im2", "ynn", "overlap_gradcam", "cout",
+                               "judge_mlp_agrees", "judge_mlp_keeps", "judge_lenet_class", "judge_lenet_before",
                                "forward_queries", "gradient_queries", "seconds"} <= set(rows[0])
     summary = read_csv(out / "summary.csv")
     assert [r["method"] for r in summary] == ["gradient", "growing_spheres"]
-    for name in ("methods.png", "methods.pdf", "counterfactual_gradient.png", "counterfactual_growing_spheres.pdf"):
+    assert all(r["verdict"] and "judge_lenet_agrees" in r for r in summary)
+    for name in ("methods.png", "methods.pdf", "counterfactual_gradient.png", "counterfactual_growing_spheres.pdf",
+                 "bad_digits.png", "bad_digits.pdf"):
         assert (out / name).stat().st_size > 0, name
     (out / "methods.png").unlink()
     redraw_counterfactual_report(out)  # from counterfactuals.npz alone
@@ -83,7 +90,7 @@ def test_own_images(trained, autoencoders_dir, tmp_path, mnist):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--methods", "gradiant"], "unknown counterfactual method 'gradiant'; valid: growing_spheres"),
+    (["--methods", "gradiant"], "unknown counterfactual method 'gradiant'; valid: revise, growing_spheres"),
     (["--methods", "gradient", "--set", "gradient.max_iters=3"], "unknown parameter 'max_iters' for gradient; valid:"),
     (["--methods", "gradient", "--set", "gradient.max_iter=lots"], "gradient.max_iter must be int, got 'lots'"),
     (["--methods", "gradient", "--set", "gradient"], "--set takes method.key=value"),
@@ -108,6 +115,42 @@ def test_missing_autoencoders_name_the_command(trained, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and one_error_line(err) and "python -m attention_xai autoencoders" in err
     assert not out.exists()
+
+
+def _foreign_judges(folder: Path) -> Path:
+    """Judges of 32x32 images where 28x28 digit judges belong."""
+    import keras
+
+    folder.mkdir()
+    for name in ("mlp", "lenet"):
+        inputs = keras.Input((32, 32, 1))
+        keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(inputs))).save(
+            folder / f"{name}.keras")
+    return folder
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "make the judges with `python -m attention_xai judges`"),
+    ("foreign", "not 28x28x1 digits -> 10 classes; remake the judges with `python -m attention_xai judges`"),
+    ("no vae", "make it with `python -m attention_xai vae`"),
+])
+def test_missing_or_foreign_judges_and_vae_name_the_command(trained, autoencoders_dir, tmp_path, capsys, case,
+                                                            message):
+    out = tmp_path / "cf"
+    extra = {"missing": ["--judges", str(tmp_path / "nowhere"), "--methods", "gradient"],
+             "foreign": ["--judges", str(_foreign_judges(tmp_path / "foreign")), "--methods", "gradient"],
+             "no vae": ["--vae", str(tmp_path / "nowhere"), "--methods", "revise"]}[case]
+    code = _run(trained, autoencoders_dir, out, "--smoke", *extra)
+    err = capsys.readouterr().err
+    assert code == 2 and one_error_line(err) and message in err, err
+    assert not out.exists()
+
+
+def test_judges_and_vae_commands_smoke(tmp_path):
+    assert main(["judges", "--smoke", "--out", str(tmp_path / "judges")]) == 0
+    assert sorted(p.name for p in (tmp_path / "judges").iterdir()) == ["lenet.keras", "metrics.json", "mlp.keras"]
+    assert main(["vae", "--smoke", "--latent", "4", "--out", str(tmp_path / "vae")]) == 0
+    assert sorted(p.name for p in (tmp_path / "vae").iterdir()) == ["decoder.keras", "encoder.keras", "metrics.json"]
 
 
 def test_images_of_the_wrong_range_are_refused(trained):
@@ -145,7 +188,7 @@ def test_report_redraws_every_figure_byte_for_byte(trained, autoencoders_dir, tm
     common = ["--model", str(trained.model), "--good", "1", "--bad", "1", "--smoke"]
     assert main(["explain", *common, "--out", str(report_dir / "attributions"), "--methods", "gradcam,occlusion"]) == 0
     assert main(["counterfactual", *common, "--out", str(report_dir / "counterfactuals"), "--methods", "gradient",
-                 "--autoencoders", str(autoencoders_dir)]) == 0
+                 "--autoencoders", str(autoencoders_dir), "--judges", str(JUDGES)]) == 0
     report = ["report", "tiny", "--models-dir", str(trained.models_root), "--reports-dir",
               str(trained.reports_root)]
     assert main(report) == 0

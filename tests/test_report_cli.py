@@ -76,7 +76,10 @@ def test_comparison_page_shows_mean_and_spread_over_seeds(runs):
     assert sanity and sum(int(n) for n in re.findall(r"(\d)/2", sanity.group(0))) == 2
     attention = read_csv(reports / "comparison" / "attention.csv")
     assert [r["experiment"] for r in attention] == ["tiny"] and attention[0]["maps"] == "4"  # 2 digits x 2 seeds
-    assert [r["method"] for r in read_csv(reports / "comparison" / "counterfactuals.csv")] == ["gradient"]
+    counterfactuals = read_csv(reports / "comparison" / "counterfactuals.csv")
+    assert [r["method"] for r in counterfactuals] == ["gradient"]
+    # What the judges make of the method travels to the comparison page.
+    assert counterfactuals[0]["judges' verdict"] and "judge_lenet_agrees_mean" in counterfactuals[0]
     page = (reports / "index.html").read_text()
     assert "(n=2)" in page and "tiny-seed0/index.html" in page and "tiny-none/index.html" in page
 
