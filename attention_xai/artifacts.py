@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import keras
 
-from attention_xai.errors import StorageError
+from attention_xai.errors import ArtifactError, StorageError, first_line
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -144,6 +144,21 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     """`model.save` to a temporary `.keras` file, then rename."""
     with atomic_path(path) as tmp:
         model.save(tmp)
+
+
+def load_shared_model(path: Path, what: str, remedy: str) -> keras.Model:
+    """A plain Keras model that several runs share (judges, the VAE), loaded in safe mode.
+
+    Raises:
+        ArtifactError: the file is missing ("{what} missing (path); {remedy}") or cannot be
+            loaded (truncated, foreign), in one line.
+    """
+    if not Path(path).is_file():
+        raise ArtifactError(f"{what} missing ({path}); {remedy}")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # a truncated or foreign file
+        raise ArtifactError(f"cannot load {what} from {path}: {first_line(exc)}; {remedy}") from None
 
 
 def file_sha256(path: Path) -> str | None:

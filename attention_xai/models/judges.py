@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 import keras
 import numpy as np
 
-from attention_xai.artifacts import save_model, write_json
+from attention_xai.artifacts import load_shared_model, save_model, write_json
 from attention_xai.errors import ArtifactError, ConfigError
 from attention_xai.models.classifier import DIGIT_SHAPE, NUM_CLASSES
 
@@ -129,13 +129,7 @@ def load_judges(directory: Path = JUDGE_DIR) -> dict[str, keras.Model]:
         return _CACHE[directory]
     judges = {}
     for name, path in judge_paths(directory).items():
-        if not path.is_file():
-            raise ArtifactError(f"judge {name!r} missing ({path}); make the judges with `{MAKE_COMMAND}`")
-        try:
-            model = keras.saving.load_model(path, safe_mode=True, compile=False)
-        except Exception as exc:  # a truncated or foreign file
-            raise ArtifactError(f"cannot load judge {path}: {str(exc).splitlines()[0] if str(exc) else exc}; "
-                                f"remake the judges with `{MAKE_COMMAND}`") from None
+        model = load_shared_model(path, f"judge {name!r}", f"make the judges with `{MAKE_COMMAND}`")
         if tuple(model.input_shape[1:]) != DIGIT_SHAPE or tuple(model.output_shape[1:]) != (NUM_CLASSES,):
             raise ArtifactError(f"judge {path} takes {tuple(model.input_shape[1:])} and gives "
                                 f"{tuple(model.output_shape[1:])}, not 28x28x1 digits -> 10 classes; "

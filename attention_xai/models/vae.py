@@ -29,7 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from attention_xai.artifacts import save_model, write_json
+from attention_xai.artifacts import load_shared_model, save_model, write_json
 from attention_xai.errors import ArtifactError, ConfigError
 from attention_xai.models.classifier import DIGIT_SHAPE
 
@@ -175,15 +175,8 @@ def load_vae(directory: Path = VAE_DIR) -> Vae:
     directory = Path(directory).resolve()
     if directory in _CACHE:
         return _CACHE[directory]
-    models = {}
-    for key, path in vae_paths(directory).items():
-        if not path.is_file():
-            raise ArtifactError(f"VAE {key} missing ({path}); make it with `{MAKE_COMMAND}`")
-        try:
-            models[key] = keras.saving.load_model(path, safe_mode=True, compile=False)
-        except Exception as exc:  # a truncated or foreign file
-            raise ArtifactError(f"cannot load VAE {key} {path}: {str(exc).splitlines()[0] if str(exc) else exc}; "
-                                f"remake it with `{MAKE_COMMAND}`") from None
+    models = {key: load_shared_model(path, f"VAE {key}", f"make it with `{MAKE_COMMAND}`")
+              for key, path in vae_paths(directory).items()}
     encoder, decoder = models["encoder"], models["decoder"]
     if (tuple(encoder.input_shape[1:]) != DIGIT_SHAPE or tuple(decoder.output_shape[1:]) != DIGIT_SHAPE
             or len(encoder.outputs) != 2 or encoder.outputs[0].shape[-1] != decoder.input_shape[-1]):
