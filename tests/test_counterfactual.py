@@ -10,20 +10,12 @@ from attention_xai.data import to_model_input
 from attention_xai.errors import ConfigError
 from attention_xai.evaluate.counterfactual import L0_THRESHOLD, distances, im1, im2, top_k_overlap, validity, ynn
 from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
-from attention_xai.models import build_classifier
 
 
 
 @pytest.fixture(scope="module")
-def classifier(mnist):
-    """The tiny model after three epochs on 2,048 digits (about 89% accurate on test digits)."""
-    from conftest import tiny_model_config
-
-    keras.utils.set_random_seed(0)
-    model = build_classifier(tiny_model_config())
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    model.fit(to_model_input(mnist.x_train[:2048]), mnist.y_train[:2048], batch_size=32, epochs=3, verbose=0)
-    return model
+def classifier(tiny_classifier):
+    return tiny_classifier
 
 
 @pytest.fixture(scope="module")

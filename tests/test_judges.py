@@ -16,7 +16,6 @@ from attention_xai.explain.counterfactual import COUNTERFACTUALS, Counterfactual
 from attention_xai.explain.counterfactual.analysis import (ADVERSARIAL, CounterfactualAnalysis, analyse_counterfactuals,
                                                            judge_verdict, measure)
 from attention_xai.explain.samples import Samples
-from attention_xai.models import build_classifier
 from attention_xai.models.attention.base import AttentionBlock
 from attention_xai.models.judges import JUDGE_DIR, JUDGES, judge_predict, load_judges, train_judges
 from attention_xai.models.vae import build_vae, load_vae
@@ -26,15 +25,8 @@ COMMITTED_JUDGES = ROOT / JUDGE_DIR
 
 
 @pytest.fixture(scope="module")
-def classifier(mnist):
-    """The tiny model after two epochs on 2,048 digits."""
-    from conftest import tiny_model_config
-
-    keras.utils.set_random_seed(0)
-    model = build_classifier(tiny_model_config())
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
-    model.fit(to_model_input(mnist.x_train[:2048]), mnist.y_train[:2048], batch_size=32, epochs=2, verbose=0)
-    return model
+def classifier(tiny_classifier):
+    return tiny_classifier
 
 
 def _predict(model):
