@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from attention_xai.data import to_model_input
-from attention_xai.errors import ArtifactError
+from attention_xai.errors import ArtifactError, ConfigError
 from attention_xai.evaluate.counterfactual import COUT_STEPS, cout, judge_verdicts
 from attention_xai.explain.base import predict_in_batches
 from attention_xai.explain.counterfactual import COUNTERFACTUALS, Counterfactuals
@@ -265,3 +265,9 @@ def test_revise_answers_clear_the_margin_and_sparsify_keeps_a_subset(classifier,
     l1 = lambda r: np.abs(r.counterfactuals[r.valid] - digits[r.valid]).sum(axis=(1, 2, 3))  # noqa: E731
     assert (l1(sparse) <= l1(drawn) + 1e-4).all() and l1(sparse).sum() < l1(drawn).sum()
     assert sparse.params["kappa"] == 2.0 and sparse.params["vae"] == str(COMMITTED_VAE)
+    # A lower margin for what is kept keeps no more pixels; a finer grid no more either.
+    looser = run(sparsify=True, keep_margin=1.0)
+    finer = run(sparsify=True, sparsify_steps=40)
+    assert (l1(looser) <= l1(sparse) + 1e-4).all() and (l1(finer) <= l1(sparse) + 1e-4).all()
+    with pytest.raises(ConfigError, match="at least one round, one step and one sparsify step"):
+        run(sparsify_steps=0)

@@ -40,13 +40,15 @@ class Revise(CounterfactualMethod):
     the search stops there, so the answer is the first such point on the descent from z0.
     A digit that gets none within `steps` starts again from z0 with a tenth of `lam`
     (`rounds` times in all). With `sparsify`, only the largest changes are kept: the
-    fewest pixels (in steps of 5%, by |change|) whose insertion into the digit still
-    clears kappa; this drops the decoder's redrawing of the digit's own strokes. The VAE
+    fewest pixels (in `sparsify_steps` equal shares, by |change|) whose insertion into the
+    digit still clears `keep_margin` (default: kappa); this drops the decoder's redrawing
+    of the digit's own strokes. The VAE
     is trained once per dataset (`python -m attention_xai vae`), never on a classifier.
 
     Parameters: vae (folder), steps (at most, per digit and round), learning_rate (Adam
     on z), lam (weight of the L1 distance to the digit), prior (weight of |z|^2: stay where
-    the VAE draws digits), kappa (margin, log-probability units), residual, sparsify, rounds.
+    the VAE draws digits), kappa (margin, log-probability units), residual, sparsify,
+    sparsify_steps, keep_margin, rounds.
     """
 
     name = "revise"
@@ -55,7 +57,8 @@ class Revise(CounterfactualMethod):
     # Chosen on 30 GOOD + 46 BAD test digits of the quick model (README, "Counterfactuals the
     # judges accept"): kappa 2 left half the GOOD digits' answers ambiguous to the judges.
     defaults = {"vae": str(VAE_DIR), "steps": 500, "learning_rate": 0.05, "lam": 0.05, "prior": 0.3,
-                "kappa": 8.0, "residual": False, "sparsify": True, "rounds": 2}
+                "kappa": 8.0, "residual": False, "sparsify": True, "sparsify_steps": 20, "keep_margin": None,
+                "rounds": 2}
     smoke = {"steps": 100, "kappa": 2.0}
 
     def search(self, access, digits, targets, rng):
@@ -69,8 +72,8 @@ class Revise(CounterfactualMethod):
         base_all = tf.constant(vae.decode(z0_all.numpy()), tf.float32)
         onehot_all = tf.constant(np.eye(10, dtype=np.float32)[targets])
         kappa, lam, prior, residual = float(p["kappa"]), float(p["lam"]), float(p["prior"]), bool(p["residual"])
-        if int(p["rounds"]) < 1 or int(p["steps"]) < 1:
-            raise ConfigError("revise needs at least one round and one step")
+        if int(p["rounds"]) < 1 or int(p["steps"]) < 1 or int(p["sparsify_steps"]) < 1:
+            raise ConfigError("revise needs at least one round, one step and one sparsify step")
 
         def candidate(z, x, base):
             decoded = decoder(z, training=False)
@@ -114,14 +117,16 @@ class Revise(CounterfactualMethod):
                 z[a] -= lr * (m[a] / (1 - 0.9 ** t)) / (np.sqrt(v[a] / (1 - 0.999 ** t)) + 1e-8)
                 active = a[~done]
         if p["sparsify"]:
-            best = self._sparsify(access, digits, best, targets, scores, kappa)
+            keep = kappa if p["keep_margin"] is None else float(p["keep_margin"])
+            best = self._sparsify(access, digits, best, targets, keep, int(p["sparsify_steps"]))
         return best, None
 
-    def _sparsify(self, access, digits, found, targets, scores, kappa, levels: int = 20):
+    def _sparsify(self, access, digits, found, targets, kappa, levels):
         """Per digit, the counterfactual with only its largest changes kept: x + (x' - x)
         on the top q of pixels by |x' - x|, for the smallest q of `levels` equal steps in
-        (0, 1] at which the model's margin still clears kappa. Drops what the decoder
-        redraws without purpose (the blur of the digit's own strokes)."""
+        (0, 1] at which the model's margin still clears kappa (the search's own answer,
+        q = 1, cleared the search's kappa). Drops what the decoder redraws without purpose
+        (the blur of the digit's own strokes)."""
         rows = np.flatnonzero(np.isfinite(found).all(axis=(1, 2, 3)))
         if not len(rows):
             return found
@@ -137,7 +142,7 @@ class Revise(CounterfactualMethod):
         target = log_p[np.arange(len(rows)), :, t]
         other = np.where(np.eye(log_p.shape[-1], dtype=bool)[t][:, None, :], -np.inf, log_p).max(axis=2)
         ok = target - other >= kappa
-        ok[:, -1] = True  # the whole change (the search's own answer) cleared kappa already
+        ok[:, -1] = True  # the whole change is the search's own answer
         first = ok.argmax(axis=1)
         out = found.copy()
         out[rows] = candidates.reshape(len(rows), levels, *digits.shape[1:])[np.arange(len(rows)), first]
