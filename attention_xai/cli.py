@@ -634,21 +634,17 @@ def cmd_cfrl(args):
 
 def cmd_autoencoders(args):
     _require_tensorflow("autoencoders")
-    from attention_xai.data import load_mnist, to_model_input
+    from attention_xai.data import load_mnist
     from attention_xai.models.autoencoder import AUTOENCODER_DIR, train_autoencoders
 
     if args.epochs <= 0 or args.class_epochs <= 0:
         raise ConfigError("--epochs and --class-epochs must be positive")
-    data = load_mnist(args.data)
-    x_train, y_train, x_test, y_test = data.x_train, data.y_train, data.x_test, data.y_test
-    epochs, class_epochs = args.epochs, args.class_epochs
-    if args.smoke:
-        x_train, y_train, x_test, y_test = x_train[:1000], y_train[:1000], x_test[:200], y_test[:200]
-        epochs = class_epochs = 1
+    x_train, y_train, x_test, y_test = _training_subset(args, load_mnist(args.data))
+    epochs, class_epochs = (1, 1) if args.smoke else (args.epochs, args.class_epochs)
     out = args.out or AUTOENCODER_DIR
     started = time.perf_counter()
-    train_autoencoders(to_model_input(x_train), y_train, to_model_input(x_test), y_test, out, epochs=epochs,
-                       class_epochs=class_epochs, seed=args.seed)
+    train_autoencoders(x_train, y_train, x_test, y_test, out, epochs=epochs, class_epochs=class_epochs,
+                       seed=args.seed)
     log.info("autoencoders: 11 trained in %.0f s -> %s", time.perf_counter() - started, out)
 
 

@@ -18,9 +18,8 @@ import tensorflow as tf
 from attention_xai.errors import ConfigError
 from attention_xai.explain.base import log_scores
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod
+from attention_xai.explain.counterfactual.gradient import BIG
 from attention_xai.models.vae import VAE_DIR, load_vae
-
-BIG = 1e10
 
 
 @COUNTERFACTUALS.register("revise")
