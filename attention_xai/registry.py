@@ -14,10 +14,14 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the entries are, for error messages (e.g. "attention module").
+        order: names listed (and offered in errors) first, in this order, whatever order the
+            modules that register them happen to be imported in; the rest follow in
+            registration order.
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, order: tuple[str, ...] = ()):
         self.kind = kind
+        self._order = tuple(name.lower() for name in order)
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -42,10 +46,11 @@ class Registry(Generic[T]):
             ) from None
 
     def names(self) -> list[str]:
-        return list(self._entries)
+        first = [name for name in self._order if name in self._entries]
+        return first + [name for name in self._entries if name not in first]
 
     def __contains__(self, name: object) -> bool:
         return str(name).lower() in self._entries
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return iter(self.names())

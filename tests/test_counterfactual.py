@@ -1,6 +1,10 @@
 """Counterfactual methods: one contract over the registry, known answers on a linear
 model, the metrics on hand-made cases, and the Alibi adapters' isolation."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -42,6 +46,17 @@ def test_registry_lists_every_method_of_the_issue():
                                        "alibi_proto", "alibi_wachter", "alibi_cfrl"]
     # The method whose counterfactuals the judges accept leads the default list.
     assert default_methods() == ["revise", "growing_spheres", "gradient", "seed_loop", "prototype"]
+
+
+def test_registry_order_does_not_depend_on_import_order():
+    # CI once listed gradient first because a fresh process imported gradient.py (through
+    # revise.py) before the package's own import list ran.
+    code = ("import attention_xai.explain.counterfactual.gradient\n"
+            "from attention_xai.explain.counterfactual import COUNTERFACTUALS\n"
+            "print(','.join(COUNTERFACTUALS.names()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert out.stdout.strip().splitlines()[-1].split(",")[:3] == ["revise", "growing_spheres", "gradient"]
 
 
 @pytest.mark.parametrize("name", [n for n in COUNTERFACTUALS.names() if n != "alibi_cfrl"])  # trained: below

@@ -2,8 +2,7 @@
 
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod, Counterfactuals, ModelAccess
 
-# Import order is registry order: the method the judges accept first, our other methods, then
-# Alibi's references.
+# Importing a module registers its methods; COUNTERFACTUALS' `order` fixes the listing order.
 from attention_xai.explain.counterfactual import revise  # noqa: F401, E402, I001
 from attention_xai.explain.counterfactual import growing_spheres  # noqa: F401, E402, I001
 from attention_xai.explain.counterfactual import gradient  # noqa: F401, E402, I001  (gradient, seed_loop)
