@@ -116,6 +116,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         state["history"].append(row)
         state["train_seconds"] = state.get("train_seconds", 0.0) + seconds
         state["counters"] = [c.state() for c in self.counters]
+        state["random_streams"] = random_streams(self.model)
         write_json(self.directory / "state.json", state)
         for name in old - {state["last"], state["best"], None}:
             (self.directory / name).unlink(missing_ok=True)
@@ -272,12 +273,37 @@ def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.
         except (OSError, ValueError, KeyError) as exc:
             raise ArtifactError(f"the checkpoint in {ckpt} is unreadable ({first_line(exc)}); "
                                 f"rerun with --fresh to discard it") from None
+        if "random_streams" in state:
+            set_random_streams(model, state["random_streams"], ckpt)
         log.info("%s: resuming after epoch %d from %s", config.name, state["epochs_done"], ckpt)
         keras.utils.set_random_seed(config.seed + state["epochs_done"])
         return state, model
     keras.utils.set_random_seed(config.seed)
     state = {"config": config.to_dict(), "phase_index": 0, "phase_start": 0, "epochs_done": 0, "history": []}
     return state, build_classifier(config.model, seed=config.seed)
+
+
+def _stream_variables(model: keras.Model) -> list:
+    """The state variables of the model's random streams (augmentation, dropout), in the
+    model's own variable order, which a reloaded copy of the same architecture repeats."""
+    return [v for v in model.variables if v.path.rsplit("/", 1)[-1] == "seed_generator_state"]
+
+
+def random_streams(model: keras.Model) -> list[list[int]]:
+    """Where each random stream of the model stands ([seed, draws so far] per stream).
+    A `.keras` file does not keep this (it reloads every stream at its start), so the
+    run state records it beside the checkpoint."""
+    return [keras.ops.convert_to_numpy(v).astype(np.int64).tolist() for v in _stream_variables(model)]
+
+
+def set_random_streams(model: keras.Model, streams: list[list[int]], where: Path) -> None:
+    """Puts the model's random streams back where `random_streams` found them."""
+    variables = _stream_variables(model)
+    if len(variables) != len(streams):
+        raise ArtifactError(f"the checkpoint in {where} records {len(streams)} random streams but its model has "
+                            f"{len(variables)}; rerun with --fresh to discard it")
+    for variable, value in zip(variables, streams):
+        variable.assign(np.asarray(value, dtype=keras.backend.standardize_dtype(variable.dtype)))
 
 
 def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dict, source: str,

@@ -72,6 +72,9 @@ def test_an_interrupted_run_resumes(mnist, tmp_path):
     assert json.loads((paths.checkpoints / "state.json").read_text())["epochs_done"] == 1
     result = train_experiment(config, mnist, paths, verbose=0)
     assert [row["epoch"] for row in result.history] == [0, 1] and paths.model.is_file()
+    # The same weights as a run never interrupted: augmentation's random stream resumed too.
+    whole = train_experiment(config, mnist, ExperimentPaths("whole", tmp_path), verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(result.model.get_weights(), whole.model.get_weights()))
 
 
 @pytest.mark.skipif(OTHER_PYTHON is None, reason="set ATTENTION_XAI_OTHER_PYTHON (make test does)")
