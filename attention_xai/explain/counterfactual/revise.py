@@ -41,13 +41,14 @@ class Revise(CounterfactualMethod):
     (`rounds` times in all). With `sparsify`, only the largest changes are kept: the
     fewest pixels (in `sparsify_steps` equal shares, by |change|) whose insertion into the
     digit still clears `keep_margin` (default: kappa); this drops the decoder's redrawing
-    of the digit's own strokes. The VAE
+    of the digit's own strokes. With `keep_projected` m, a kept subset must also be put in
+    the target class by m once the VAE has redrawn it (encode, decode). The VAE
     is trained once per dataset (`python -m attention_xai vae`), never on a classifier.
 
     Parameters: vae (folder), steps (at most, per digit and round), learning_rate (Adam
     on z), lam (weight of the L1 distance to the digit), prior (weight of |z|^2: stay where
     the VAE draws digits), kappa (margin, log-probability units), residual, sparsify,
-    sparsify_steps, keep_margin, rounds.
+    sparsify_steps, keep_margin, keep_projected, rounds.
     """
 
     name = "revise"
@@ -57,7 +58,7 @@ class Revise(CounterfactualMethod):
     # judges accept"): kappa 2 left half the GOOD digits' answers ambiguous to the judges.
     defaults = {"vae": str(VAE_DIR), "steps": 500, "learning_rate": 0.05, "lam": 0.05, "prior": 0.3,
                 "kappa": 8.0, "residual": False, "sparsify": True, "sparsify_steps": 20, "keep_margin": None,
-                "rounds": 2}
+                "keep_projected": None, "rounds": 2}
     smoke = {"steps": 100, "kappa": 2.0}
 
     def search(self, access, digits, targets, rng):
@@ -117,15 +118,19 @@ class Revise(CounterfactualMethod):
                 active = a[~done]
         if p["sparsify"]:
             keep = kappa if p["keep_margin"] is None else float(p["keep_margin"])
-            best = self._sparsify(access, digits, best, targets, keep, int(p["sparsify_steps"]))
+            projected = None if p["keep_projected"] is None else float(p["keep_projected"])
+            best = self._sparsify(access, digits, best, targets, keep, int(p["sparsify_steps"]),
+                                  vae if projected is not None else None, projected)
         return best, None
 
-    def _sparsify(self, access, digits, found, targets, kappa, levels):
+    def _sparsify(self, access, digits, found, targets, kappa, levels, vae=None, projected=0.0):
         """Per digit, the counterfactual with only its largest changes kept: x + (x' - x)
         on the top q of pixels by |x' - x|, for the smallest q of `levels` equal steps in
         (0, 1] at which the model's margin still clears kappa (the search's own answer,
         q = 1, cleared the search's kappa). Drops what the decoder redraws without purpose
-        (the blur of the digit's own strokes)."""
+        (the blur of the digit's own strokes). With a `vae`, a share also counts only if the
+        model puts the VAE's reconstruction of it in the target class by `projected`: the
+        kept pixels must still read as the target digit to the generative model."""
         rows = np.flatnonzero(np.isfinite(found).all(axis=(1, 2, 3)))
         if not len(rows):
             return found
@@ -136,11 +141,17 @@ class Revise(CounterfactualMethod):
         keep = rank[:, None, :] < np.ceil(shares * x.shape[1])[None, :, None]
         candidates = np.where(keep, x_cf[:, None], x[:, None]).reshape(-1, *digits.shape[1:])
         owners = np.repeat(rows, levels)
-        log_p = np.log(np.clip(access.predict(candidates, owners), 1e-30, 1.0)).reshape(len(rows), levels, -1)
         t = targets[rows]
-        target = log_p[np.arange(len(rows)), :, t]
-        other = np.where(np.eye(log_p.shape[-1], dtype=bool)[t][:, None, :], -np.inf, log_p).max(axis=2)
-        ok = target - other >= kappa
+
+        def margins(images):
+            log_p = np.log(np.clip(access.predict(images, owners), 1e-30, 1.0)).reshape(len(rows), levels, -1)
+            target = log_p[np.arange(len(rows)), :, t]
+            other = np.where(np.eye(log_p.shape[-1], dtype=bool)[t][:, None, :], -np.inf, log_p).max(axis=2)
+            return target - other
+
+        ok = margins(candidates) >= kappa
+        if vae is not None:
+            ok &= margins(vae.decode(vae.encode(candidates))) >= projected
         ok[:, -1] = True  # the whole change is the search's own answer
         first = ok.argmax(axis=1)
         out = found.copy()
