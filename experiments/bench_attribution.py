@@ -92,7 +92,9 @@ def main(argv=None) -> dict:
             "time_over_inherent": round(per_digit / inherent, 2) if inherent > 0 else None,
         })
         print(json.dumps(rows[-1]), flush=True)
-    result = {"model": str(args.model), "digits": len(images), "keras": keras.__version__,
+    from attention_xai.machine import cpu_description
+
+    result = {"model": str(args.model), "digits": len(images), "machine": cpu_description(), "keras": keras.__version__,
               "backend": keras.backend.backend(),
               "pass_costs_ms_per_digit": {k.replace("_s_", "_ms_"): round(v * 1e3, 4) for k, v in costs.items()},
               "gradient_methods": list(GRADIENT_METHODS), "methods": rows}

@@ -23,6 +23,7 @@ import numpy as np
 
 from attention_xai.artifacts import save_model, write_json
 from attention_xai.errors import ArtifactError, ConfigError
+from attention_xai.machine import cpu_description
 from attention_xai.models.classifier import DIGIT_SHAPE, NUM_CLASSES
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def train_autoencoders(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndar
     keras.utils.set_random_seed(seed)
     directory = Path(directory)
     metrics = {"latent_dim": latent_dim, "seed": seed, "epochs": epochs, "class_epochs": class_epochs,
-               "loss": "mean squared error per pixel", "autoencoders": {}}
+               "loss": "mean squared error per pixel", "autoencoders": {}, "machine": cpu_description()}
     jobs = [("all", x_train, x_test, epochs)] + [
         (f"class_{k}", x_train[y_train == k], x_test[y_test == k], class_epochs) for k in range(NUM_CLASSES)]
     for key, train, test, n_epochs in jobs:

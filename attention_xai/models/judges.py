@@ -30,6 +30,7 @@ import numpy as np
 
 from attention_xai.artifacts import load_shared_model, save_model, write_json
 from attention_xai.errors import ArtifactError, ConfigError
+from attention_xai.machine import cpu_description
 from attention_xai.models.classifier import DIGIT_SHAPE, NUM_CLASSES
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def train_judges(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
         raise ConfigError("judge epochs must be positive")
     directory = Path(directory)
     metrics = {"judges": {}, "note": "independent classifiers for the oracle score; no counterfactual method "
-                                     "reads this folder"}
+                                     "reads this folder", "machine": cpu_description()}
     for name, (build, seed, own_epochs) in JUDGES.items():
         keras.utils.set_random_seed(seed)
         n_epochs = epochs or own_epochs

@@ -31,6 +31,7 @@ import numpy as np
 
 from attention_xai.artifacts import load_shared_model, save_model, write_json
 from attention_xai.errors import ArtifactError, ConfigError
+from attention_xai.machine import cpu_description
 from attention_xai.models.classifier import DIGIT_SHAPE
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def train_vae(x_train: np.ndarray, x_test: np.ndarray, directory: Path = VAE_DIR
                "train_loss_by_epoch": history, "train_digits": int(len(x_train)), "test_digits": int(len(x_test)),
                "test_l1_per_digit": round(float(np.abs(reconstructed - x_test).sum(axis=(1, 2, 3)).mean()), 3),
                "test_mse_per_pixel": round(float(np.mean((reconstructed - x_test) ** 2)), 6),
-               "train_seconds": round(seconds, 1)}
+               "train_seconds": round(seconds, 1), "machine": cpu_description()}
     paths = vae_paths(directory)
     save_model(encoder, paths["encoder"])
     save_model(decoder, paths["decoder"])

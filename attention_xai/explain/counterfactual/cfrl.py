@@ -28,6 +28,7 @@ import numpy as np
 from attention_xai.artifacts import write_json
 from attention_xai.errors import ArtifactError
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod
+from attention_xai.machine import cpu_description
 from attention_xai.models.autoencoder import AUTOENCODER_DIR, LATENT, encoder_of, load_autoencoders, reconstruct
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def train_cfrl(model: keras.Model, training_digits: np.ndarray, directory: Path,
     actor, critic = _actor_critic_paths(directory)
     explainer.params["actor"].save_weights(actor)
     explainer.params["critic"].save_weights(critic)
-    record = {"steps": steps, "train_seconds": round(seconds, 1), "steps_per_second": round(steps / seconds, 2),
+    record = {"steps": steps, "train_seconds": round(seconds, 1), "steps_per_second": round(steps / seconds, 2), "machine": cpu_description(),
               "latent_scale": scale, "seed": seed, "autoencoders": str(autoencoders), **params,
               "training_digits": int(len(training_digits)), "classifier_weights_sha256": weights_fingerprint(model)}
     write_json(directory / RECORD, record)
