@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import matplotlib
@@ -9,8 +10,19 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
+def drawn(values, digits: int = 6) -> list[float]:
+    """Values as they are drawn: rounded to `digits` significant digits (by Python's exact
+    decimal formatting), so that a difference in the last bits, which another CPU's
+    arithmetic can make, draws the same figure."""
+    return [float(f"{float(v):.{digits}g}") for v in values]
+
+
 def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
     """Loss, accuracy and learning rate per epoch, training against validation.
+
+    The values are rounded before drawing, and the learning rate's logarithm comes from
+    Python's `math.log10`, not numpy's, whose vectorised code differs by CPU (AVX-512 or
+    AVX2) in the last bit: the PDF's coordinates are then the same on every machine.
 
     Args:
         history: rows with epoch, loss, accuracy, val_loss, val_accuracy, learning_rate
@@ -21,14 +33,23 @@ def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
     epochs = np.array([int(r["epoch"]) + 1 for r in history])
     for ax, key, label in ((axes[0], "loss", "cross-entropy"), (axes[1], "accuracy", "accuracy")):
         for prefix, style in (("", "o-"), ("val_", "s--")):
-            values = [float(r[prefix + key]) for r in history if r.get(prefix + key) not in (None, "")]
+            values = drawn(r[prefix + key] for r in history if r.get(prefix + key) not in (None, ""))
             if values:
                 ax.plot(epochs[: len(values)], values, style, label="validation" if prefix else "training")
         ax.set(xlabel="epoch", ylabel=label, title=label)
         ax.grid(alpha=0.3)
         ax.legend()
-    axes[2].semilogy(epochs, [float(r["learning_rate"]) for r in history], "o-", color="tab:green")
-    axes[2].set(xlabel="epoch", ylabel="learning rate", title="learning rate")
+    rates = drawn(r["learning_rate"] for r in history)
+    if all(rate > 0 for rate in rates):
+        # A log axis drawn by hand: ticks at the rates the schedule used.
+        axes[2].plot(epochs, drawn(math.log10(rate) for rate in rates), "o-", color="tab:green")
+        used = sorted(set(rates))[:: max(1, -(-len(set(rates)) // 6))]
+        axes[2].set_yticks(drawn(math.log10(rate) for rate in used), [f"{rate:g}" for rate in used])
+        axes[2].set(ylabel="learning rate (log scale)")
+    else:
+        axes[2].plot(epochs, rates, "o-", color="tab:green")
+        axes[2].set(ylabel="learning rate")
+    axes[2].set(xlabel="epoch", title="learning rate")
     axes[2].grid(alpha=0.3)
     phases = [r.get("phase") for r in history]
     for i in range(1, len(phases)):
