@@ -84,3 +84,17 @@ def test_classifier_is_deterministic_at_inference_and_random_in_training(digits)
     assert "augment" in {layer.name for layer in model.layers}
     assert max_abs_diff(model(digits, training=False), model(digits, training=False)) == 0.0
     assert max_abs_diff(model(digits, training=True), model(digits, training=True)) > 0.0
+
+
+def test_elastic_smoothing_is_the_zero_padded_gaussian_of_simard():
+    """The field's smoothing runs as two matrix products; it must equal the separable
+    Gaussian convolution with zero padding, tap for tap."""
+    from scipy.ndimage import convolve
+
+    layer = DigitAugmentation(elastic_sigma=4.0, seed=0)
+    radius = 8  # the kernel is cut at 2 sigma
+    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / 32.0)
+    taps /= taps.sum()
+    noise = np.random.default_rng(0).uniform(-1, 1, (28, 32))
+    expected = convolve(noise, np.outer(taps, taps), mode="constant", cval=0.0)
+    np.testing.assert_allclose(layer._smoothing(28) @ noise @ layer._smoothing(32).T, expected, atol=1e-6)
