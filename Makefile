@@ -10,7 +10,7 @@ JAX_VENV ?= .venv-jax
 JAX_PY := $(JAX_VENV)/bin/python
 JAX_STAMP := $(JAX_VENV)/.installed
 
-.PHONY: run test smoke bench clean-venv
+.PHONY: run test test-fast venvs smoke bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,21 @@ $(JAX_STAMP): requirements-jax.txt
 run: $(STAMP)
 	$(PY) -m attention_xai run $(EXPERIMENT)
 
+# Both environments at once: each install is mostly unpacking and waits on the disk as much
+# as on a core.
+venvs:
+	$(MAKE) -j2 $(STAMP) $(JAX_STAMP)
+
 # The whole suite on TensorFlow, then the backend tests again on JAX; each run's
 # cross-backend test loads its exported model in the other environment.
-test: $(STAMP) $(JAX_STAMP)
+test: venvs
 	ATTENTION_XAI_OTHER_PYTHON=$(abspath $(JAX_PY)) $(PY) -m pytest -q $(PYTEST_ARGS)
 	KERAS_BACKEND=jax ATTENTION_XAI_OTHER_PYTHON=$(abspath $(PY)) PYTHONPATH=$(CURDIR) \
 		$(JAX_PY) -m pytest -q -p no:cacheprovider tests/backend
+
+# The edit loop: the tests that train nothing larger than a few batches (TensorFlow only).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 smoke: $(STAMP)
 	$(PY) -m attention_xai run quick --smoke

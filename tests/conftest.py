@@ -29,16 +29,15 @@ def digits(mnist):
     return to_model_input(mnist.x_test[:16])
 
 
-@pytest.fixture(scope="session")
-def autoencoders_dir(mnist, tmp_path_factory):
-    """Eleven tiny digit autoencoders (one epoch each on 1,000 training digits), for the
-    counterfactual tests; the committed ones are for real runs."""
-    from attention_xai.models.autoencoder import train_autoencoders
+COMMITTED_AUTOENCODERS = Path(__file__).resolve().parent.parent / "saved_models" / "autoencoders"
 
-    directory = tmp_path_factory.mktemp("autoencoders")
-    train_autoencoders(to_model_input(mnist.x_train[:1000]), mnist.y_train[:1000], to_model_input(mnist.x_test[:200]),
-                       mnist.y_test[:200], directory, epochs=1, class_epochs=1)
-    return directory
+
+@pytest.fixture(scope="session")
+def autoencoders_dir():
+    """The committed digit autoencoders (read only: tests never write into the folder).
+    Training eleven tiny ones per session cost a minute; `test_autoencoders_command_smoke`
+    still trains a set through the command."""
+    return COMMITTED_AUTOENCODERS
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,11 @@ from attention_xai.models.preprocessing import BackboneNormalization
 from conftest import max_abs_diff, tiny_model_config
 
 NAMED = ["small_cnn", "ResNet50", "EfficientNetB0", "MobileNetV2", "VGG16", "DenseNet121"]
+# The full-size backbones take 3-26 s each to build and save: `make test`, not `make test-fast`.
+ROUND_TRIPS = [pytest.param(n, marks=pytest.mark.slow) if n != "small_cnn" else n for n in NAMED]
 
 
-@pytest.mark.parametrize("backbone", NAMED)
+@pytest.mark.parametrize("backbone", ROUND_TRIPS)
 def test_tiny_variant_round_trips_with_identical_outputs(backbone, digits, tmp_path):
     config = tiny_model_config(backbone=backbone, backbone_kwargs={} if backbone != "small_cnn" else {"widths": (8, 16, 16)})
     model = build_classifier(config)
@@ -64,6 +66,7 @@ def test_small_input_is_a_config_error():
         build_classifier(tiny_model_config(backbone="ResNet50", image_size=28))
 
 
+@pytest.mark.slow
 def test_attention_after_intermediate_layers_keeps_one_flat_graph(digits, tmp_path):
     config = tiny_model_config(backbone="MobileNetV2", backbone_kwargs={"alpha": 0.35}, attention="se",
                                attention_after=("block_3_project_BN", "block_6_project_BN"))
@@ -94,6 +97,7 @@ def test_trainable_head_last_n_and_all():
         set_trainable(model, "some")
 
 
+@pytest.mark.slow
 def test_bn_momentum_reaches_every_backbone_batch_norm_and_survives_saving(tmp_path):
     """From scratch the seed configs use momentum 0.9 (keras.applications' MobileNetV2 has
     0.999: its moving statistics lag weights that change fast, and inference stays at chance

@@ -15,6 +15,8 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.counterfactual import L0_THRESHOLD, distances, im1, im2, top_k_overlap, validity, ynn
 from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
+
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +261,27 @@ def test_alibi_cfrl_trains_saves_and_generates(classifier, cases, autoencoders_d
     other = keras.models.clone_model(classifier)  # fresh weights: the policy does not apply to it
     with pytest.raises(ArtifactError, match="trained for another classifier"):
         method.search(ModelAccess(other, len(digits), 64), digits, targets, np.random.default_rng(0))
+
+
+def test_seed_loop_gives_the_answers_of_the_studys_eager_loop(classifier, cases):
+    """seed_loop compiles its step; the answers must stay those of the original study's
+    eager loop (Adam on delta, cross-entropy + 0.01 |delta|^2, stop at the first valid x')."""
+    digits, targets = cases
+    expected = np.full_like(digits, np.nan)
+    for i in range(len(digits)):
+        x, target = tf.constant(digits[i:i + 1]), tf.constant([int(targets[i])])
+        delta, optimizer = tf.Variable(tf.zeros_like(x)), keras.optimizers.Adam(learning_rate=0.1)
+        for _ in range(60):
+            with tf.GradientTape() as tape:
+                x_cf = tf.clip_by_value(x + delta, 0.0, 1.0)
+                probabilities = classifier(x_cf, training=False)
+                loss = (keras.losses.sparse_categorical_crossentropy(target, probabilities)[0]
+                        + 0.01 * tf.reduce_sum(tf.square(delta)))
+            if int(tf.argmax(probabilities[0])) == targets[i]:
+                expected[i] = x_cf.numpy()[0]
+                break
+            optimizer.apply_gradients([(tape.gradient(loss, delta), delta)])
+    result = COUNTERFACTUALS.get("seed_loop")(max_iter=60).generate(classifier, digits, targets)
+    assert result.valid.any()
+    np.testing.assert_array_equal(result.valid, np.isfinite(expected).all(axis=(1, 2, 3)))
+    np.testing.assert_allclose(result.counterfactuals[result.valid], expected[result.valid], atol=1e-3)

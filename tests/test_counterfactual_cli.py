@@ -15,6 +15,8 @@ from attention_xai.reporting.writing import read_csv
 from attention_xai.training import train_experiment
 from conftest import one_error_line, tiny_experiment
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
+
 FAST = ["--methods", "gradient,growing_spheres", "--smoke"]
 
 

@@ -41,7 +41,8 @@ def test_registry_lists_every_method_of_the_issue():
                                     "occlusion", "attention"]
 
 
-@pytest.mark.parametrize("name", ATTRIBUTIONS.names())
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "shap" else n  # shap: 11 s
+                                  for n in ATTRIBUTIONS.names()])
 def test_contract(name, model, digits):
     targets = np.array([3, 1, 4])
     weights = [w.copy() for w in model.get_weights()]
@@ -183,6 +184,7 @@ class ImageAsMap(Attribution):
         return images[..., 0] + 1e-3 * np.arange(784).reshape(28, 28), Passes(forward=0), {}
 
 
+@pytest.mark.slow
 def test_randomization_check_separates_weight_dependent_methods(model, digits):
     targets = model.predict(digits[:3], verbose=0).argmax(axis=1)
     grad_rows = cascading_randomization(model, ATTRIBUTIONS.get("smoothgrad")(samples=8), digits[:3], targets)
@@ -220,6 +222,7 @@ def _deep_normalised_model(blocks: int = 6) -> keras.Model:
     return model
 
 
+@pytest.mark.slow
 def test_a_randomised_model_that_ignores_its_input_gives_no_verdict(digits):
     """Unlike maps from a copy that answers the same for every digit say nothing about the
     method: 'inconclusive', never 'pass' (a 224x224 MobileNetV2 did exactly this)."""
@@ -237,6 +240,7 @@ def test_a_randomised_model_that_ignores_its_input_gives_no_verdict(digits):
     assert fake[-1]["output_spread"] < DEAD_BELOW and sanity_verdict(fake).startswith("FAIL")
 
 
+@pytest.mark.slow
 def test_randomization_redraws_weights_from_their_initializers_and_leaves_the_model_alone(model, digits):
     """Adebayo et al.'s re-initialisation: a batch normalisation's scale goes back to 1 (a
     redraw around 0 would silence every block), a kernel gets a new draw; the original
@@ -396,6 +400,7 @@ def test_informativeness_known_answers():
     assert RANGE_THRESHOLD == 0.1
 
 
+@pytest.mark.slow
 def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
     from attention_xai.explain.analysis import analyse
 

@@ -13,6 +13,8 @@ from attention_xai.training import train_experiment
 from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_report
 from conftest import one_error_line, tiny_experiment
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
+
 FAST = ["--methods", "gradcam,occlusion,attention"]
 
 

@@ -20,6 +20,8 @@ from attention_xai.models.attention.base import AttentionBlock
 from attention_xai.models.judges import JUDGE_DIR, JUDGES, judge_predict, load_judges, train_judges
 from attention_xai.models.vae import build_vae, load_vae
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_JUDGES = ROOT / JUDGE_DIR
 

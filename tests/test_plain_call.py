@@ -9,6 +9,8 @@ from attention_xai.models import build_classifier, load_classifier
 from attention_xai.models.classifier import replace_keras_resizing
 from conftest import tiny_model_config
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
+
 # Every seed-study backbone, each with a different module, at a small input size.
 CASES = [("small_cnn", "cbam"), ("MobileNetV2", "se"), ("ResNet50", "gc"), ("EfficientNetB0", "cbam"),
          ("VGG16", "pam"), ("DenseNet121", "none")]

@@ -14,6 +14,8 @@ from attention_xai.cli import main
 from attention_xai.reporting.writing import read_csv
 from conftest import one_error_line
 
+pytestmark = pytest.mark.slow  # trains models: `make test`, not `make test-fast`
+
 EXPERIMENT = '''
 from conftest import tiny_experiment
 

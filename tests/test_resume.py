@@ -12,6 +12,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # starts three training processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +28,7 @@ def config():
         model=ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (16, 32), "stem_stride": 2},
                           image_size=32, attention="cbam", head_dropout=0.2,
                           augment=AugmentConfig(probability=0.5)),
-        training=TrainConfig(phases=(Phase(3, 3e-3),), batch_size=32, validation_size=64, train_limit=1536,
+        training=TrainConfig(phases=(Phase(2, 3e-3),), batch_size=32, validation_size=64, train_limit=1024,
                              test_limit=128, plateau_patience=1, plateau_factor=0.5),
         seed=3,
     )
@@ -50,7 +53,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
     whole, killed = tmp_path / "whole" / "models", tmp_path / "killed" / "models"
     finish(train(experiment, whole))
     with open(whole / "tiny_resume" / "history.csv") as f:
-        assert float(f.read().splitlines()[2].split(",")[-1]) > 0.6  # the second epoch's seconds
+        second_epoch = float(f.read().splitlines()[2].split(",")[-1])  # seconds, on this machine
 
     process = train(experiment, killed)
     state_file = killed / "tiny_resume" / "checkpoints" / "state.json"
@@ -62,7 +65,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
             time.sleep(0.02)
             continue
         if state["epochs_done"] >= 1:
-            time.sleep(0.3)  # into the second epoch (the uninterrupted run's took longer: asserted below)
+            time.sleep(0.4 * second_epoch)  # about half-way through the second (and last) epoch
             process.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)

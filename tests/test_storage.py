@@ -41,6 +41,7 @@ def test_other_write_errors_are_not_disguised(tmp_path, monkeypatch):
     assert not isinstance(info.value, StorageError)
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_training_keeps_the_last_checkpoint_resumable(mnist, tmp_path, monkeypatch):
     paths = ExperimentPaths("tiny", tmp_path / "models", tmp_path / "reports")
     config = tiny_experiment(epochs=2)
@@ -65,6 +66,7 @@ def test_a_full_disk_during_training_keeps_the_last_checkpoint_resumable(mnist, 
     assert [row["epoch"] for row in result.history] == [0, 1] and paths.model.is_file()
 
 
+@pytest.mark.slow
 def test_the_command_line_says_it_in_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(artifacts.tempfile, "mkstemp", _refuse(errno.EACCES))
     code = main(["judges", "--smoke", "--out", str(tmp_path / "judges")])

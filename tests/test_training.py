@@ -12,6 +12,8 @@ from attention_xai.errors import ArtifactError, ConfigError
 from attention_xai.training import train_experiment
 from conftest import max_abs_diff, tiny_experiment
 
+pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
+
 
 class Interrupt(keras.callbacks.Callback):
     """Stands in for a kill: stops the process right after epoch `after` is checkpointed."""
