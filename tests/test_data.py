@@ -1,4 +1,5 @@
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -97,3 +98,17 @@ def test_the_seed_study_subset_is_stratified_seeded_and_apart_from_validation(mn
     # Drawn from the training digits left after validation: none is a validation digit.
     train_rows = {row.tobytes() for row in first.x_train.reshape(12000, -1)}
     assert not train_rows & {row.tobytes() for row in first.x_val.reshape(5000, -1)}
+
+
+def test_a_file_is_read_once_per_process_and_shared_read_only(mnist, tmp_path):
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=mnist.y_test)
+    first, again = load_mnist(path), load_mnist(path)
+    assert again is first  # a `run` asks in several stages; the file is read once
+    with pytest.raises(ValueError):
+        first.x_train[0, 0, 0] = 1  # shared: nobody may change what the others see
+    labels = mnist.y_test.copy()
+    labels[[0, 1]] = labels[[1, 0]]  # same counts, other order: a different file of the same size
+    np.savez(path, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=labels)
+    os.utime(path, ns=(1, 1))  # a new modification time, even on a coarse clock
+    assert load_mnist(path).y_test[:2].tolist() == labels[:2].tolist()

