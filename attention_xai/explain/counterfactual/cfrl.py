@@ -95,7 +95,8 @@ def train_cfrl(model: keras.Model, training_digits: np.ndarray, directory: Path,
     actor, critic = _actor_critic_paths(directory)
     explainer.params["actor"].save_weights(actor)
     explainer.params["critic"].save_weights(critic)
-    record = {"steps": steps, "train_seconds": round(seconds, 1), "steps_per_second": round(steps / seconds, 2), "machine": cpu_description(),
+    record = {"steps": steps, "train_seconds": round(seconds, 1), "steps_per_second": round(steps / seconds, 2),
+              "machine": cpu_description(),
               "latent_scale": scale, "seed": seed, "autoencoders": str(autoencoders), **params,
               "training_digits": int(len(training_digits)), "classifier_weights_sha256": weights_fingerprint(model)}
     write_json(directory / RECORD, record)
