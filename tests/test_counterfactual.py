@@ -247,7 +247,8 @@ def test_alibi_cfrl_trains_saves_and_generates(classifier, cases, autoencoders_d
         COUNTERFACTUALS.get("alibi_cfrl")(directory=str(tmp_path)).generate(classifier, digits, targets)
     record = train_cfrl(classifier, to_model_input(mnist.x_train[:500]), tmp_path, steps=20,
                         autoencoders=autoencoders_dir)
-    assert record["steps"] == 20 and record["train_seconds"] > 0 and record["machine"]["cpu"] and (tmp_path / "actor.weights.h5").is_file()
+    assert record["steps"] == 20 and record["train_seconds"] > 0 and (tmp_path / "actor.weights.h5").is_file()
+    assert record["machine"]["cpu"]  # its training seconds name the CPU they were measured on
     method = COUNTERFACTUALS.get("alibi_cfrl")(directory=str(tmp_path), autoencoders=str(autoencoders_dir))
     result = method.generate(classifier, digits, targets)
     assert result.counterfactuals.shape == digits.shape and (result.forward_queries == 2).all()
