@@ -7,6 +7,7 @@
     vae                  train the digit VAE that the `revise` counterfactual method searches in
     judges               train the independent classifiers that judge every counterfactual
     cfrl [EXPERIMENT]    train Alibi's CounterfactualRL policy for a saved model
+    siblings [EXPERIMENT]  train the experiment again with other seeds (for `revise_siblings`)
     report EXPERIMENT    redraw an experiment's figures and tables from saved artifacts
     run [EXPERIMENT]     every stage in order: train, explain, counterfactual, report (default: quick)
     evaluate --model F   test accuracy of any saved classifier
@@ -171,7 +172,7 @@ def _counterfactual_args(parser: argparse.ArgumentParser, option: str = "--metho
     from attention_xai.models.autoencoder import AUTOENCODER_DIR
 
     default, every = _registry_names("default counterfactual"), _registry_names("counterfactual")
-    parser.add_argument(option, dest="cf_methods", default=",".join(default),
+    parser.add_argument(option, dest="cf_methods", default=None,
                         help=f"comma-separated counterfactual methods, or 'all' (default: {', '.join(default)}; "
                              f"all: {', '.join(every) or 'needs TensorFlow'})")
     from attention_xai.models.judges import JUDGE_DIR
@@ -274,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
     cfrl.add_argument("--autoencoders", type=Path, default=Path("saved_models") / "autoencoders")
     cfrl.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
     cfrl.add_argument("--name", help="artifact name, when it differs from the experiment's")
+
+    siblings = commands.add_parser(
+        "siblings", help="train an experiment's seed siblings, which the `revise_siblings` method asks too")
+    _experiment_args(siblings, optional=True)
+    siblings.add_argument("--seeds", type=_seed_list, default=(1, 2), help="one sibling per seed (default: 1,2)")
+    siblings.add_argument("--epochs", type=_positive, default=3,
+                          help="epochs of each sibling (default 3: a short schedule is enough)")
+    siblings.add_argument("--data", type=Path, help="a Keras-format mnist.npz")
+    siblings.add_argument("--quiet", action="store_true", help="no progress bars")
 
     report = commands.add_parser(
         "report", help="redraw every figure and table, and reports/index.html, from saved artifacts only")
@@ -536,6 +546,8 @@ def _missing_model(paths):
 def _cf_method_names(args) -> list[str]:
     from attention_xai.explain.counterfactual import COUNTERFACTUALS
 
+    if args.cf_methods is None:
+        return _default_cf_methods(args)
     text = args.cf_methods.strip().lower()
     names = COUNTERFACTUALS.names() if text == "all" else [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
@@ -543,6 +555,30 @@ def _cf_method_names(args) -> list[str]:
     for name in names:
         COUNTERFACTUALS.get(name)  # ConfigError naming the valid methods
     return names
+
+
+def _default_cf_methods(args) -> list[str]:
+    """The default methods, less those that need seed siblings this model does not have
+    (named in the log with the command that trains them)."""
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
+
+    names, siblings = [], _siblings_directory(args)
+    for name in default_methods():
+        if COUNTERFACTUALS.get(name).needs_siblings and not siblings.is_dir():
+            log.warning("%s: left out, no seed siblings in %s (`python -m attention_xai siblings %s` trains them)",
+                     name, siblings, getattr(args, "experiment", None) or "quick")
+            continue
+        names.append(name)
+    return names
+
+
+def _siblings_directory(args) -> Path:
+    """Where `siblings` saved the seed siblings of the model this command uses."""
+    from attention_xai.models.siblings import SIBLINGS
+
+    if getattr(args, "model", None) is not None:
+        return args.model.parent / SIBLINGS
+    return _paths(args, _config(args).name).model_dir / SIBLINGS
 
 
 def _cf_methods(args, ran: list[str] | None = None) -> dict:
@@ -561,6 +597,8 @@ def _cf_methods(args, ran: list[str] | None = None) -> dict:
             params.setdefault(name, {}).setdefault("autoencoders", str(args.autoencoders))
         if method.needs_vae:
             params.setdefault(name, {}).setdefault("vae", str(args.vae))
+        if method.needs_siblings:
+            params.setdefault(name, {}).setdefault("siblings", str(_siblings_directory(args)))
         if name == "alibi_cfrl":
             params[name].setdefault("directory", str(_cfrl_directory(args)))
     return build_counterfactual_methods(names, params, seed=args.seed)
@@ -579,6 +617,7 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
     from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
     from attention_xai.models.autoencoder import load_autoencoders
     from attention_xai.models.judges import load_judges
+    from attention_xai.models.siblings import sibling_paths
     from attention_xai.models.vae import load_vae
     from attention_xai.reporting.counterfactual_report import write_counterfactual_report
 
@@ -589,6 +628,9 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
     judges = load_judges(args.judges)  # handed to the measurement only, after every search
     if any(m.needs_vae for m in methods.values()):
         load_vae(args.vae)
+    for method in methods.values():
+        if method.needs_siblings:
+            sibling_paths(method.params["siblings"])
     started = time.perf_counter()
     analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=args.good, bad=args.bad,
                                        rule=args.rule, per_class=args.per_class, target=target, seed=args.seed,
@@ -669,6 +711,20 @@ def cmd_vae(args):
                         seed=args.seed)
     log.info("vae: %d epochs in %.0f s, test L1 %.1f per digit -> %s", metrics["epochs"], metrics["train_seconds"],
              metrics["test_l1_per_digit"], out)
+
+
+def cmd_siblings(args):
+    _require_tensorflow("siblings")
+    from attention_xai.data import load_mnist
+    from attention_xai.models.siblings import SIBLINGS, train_siblings
+
+    config = _config(args)
+    out = _paths(args, config.name).model_dir / SIBLINGS
+    record = train_siblings(config, load_mnist(args.data), out, seeds=args.seeds, epochs=1 if args.smoke else args.epochs,
+                            verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
+    for sibling in record["siblings"]:
+        log.info("sibling seed %d: test accuracy %.4f (%.0f s) -> %s", sibling["seed"], sibling["test_accuracy"],
+                 sibling["train_seconds"], out)
 
 
 def cmd_judges(args):
@@ -809,7 +865,8 @@ def cmd_list(args):
 
 
 _COMMANDS = {"train": cmd_train, "explain": cmd_explain, "counterfactual": cmd_counterfactual,
-             "autoencoders": cmd_autoencoders, "vae": cmd_vae, "judges": cmd_judges, "cfrl": cmd_cfrl, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
+             "autoencoders": cmd_autoencoders, "vae": cmd_vae, "judges": cmd_judges, "cfrl": cmd_cfrl,
+             "siblings": cmd_siblings, "report": cmd_report, "run": cmd_run, "evaluate": cmd_evaluate, "list": cmd_list}
 
 if __name__ == "__main__":
     sys.exit(main())

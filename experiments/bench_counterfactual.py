@@ -58,6 +58,13 @@ def summarise(rows: list[dict], judges: list[str]) -> dict:
     return out
 
 
+def _cpu_text(machine) -> str:
+    """A recorded machine as `cpu_line` writes it (older records kept that line itself)."""
+    if isinstance(machine, str):
+        return machine
+    return f"{machine['cpu']} ({machine['vector_extensions']}), {machine['cores']} cores"
+
+
 def accepted(summary: dict, judges: list[str], threshold: float) -> bool:
     """Every judge agrees on >= threshold of the valid counterfactuals, on GOOD and on BAD digits."""
     return all(summary[kind]["validity"] and all((summary[kind][f"{j}_agrees"] or 0) >= threshold for j in judges)
@@ -75,6 +82,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--set", action="append", default=[], metavar="METHOD.PARAM=VALUE")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "bench_counterfactual.json")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the other methods of an existing --out (same digits, judges and machine kind) "
+                             "and replace or add only the methods run now")
     args = parser.parse_args(argv)
 
     import attention_xai  # noqa: F401
@@ -119,6 +129,10 @@ def main(argv=None) -> dict:
                if (args.model.parent / "cfrl" / "cfrl.json").is_file() else None,
                "revise": json.loads((models / "vae" / "metrics.json").read_text())["train_seconds"]
                if (models / "vae" / "metrics.json").is_file() else None}
+    siblings = args.model.parent / "siblings"
+    if (siblings / "metrics.json").is_file():  # per model: the siblings' training, besides the shared VAE
+        trained["revise_siblings"] = sum(s["train_seconds"] for s in
+                                         json.loads((siblings / "metrics.json").read_text())["siblings"])
     report = {"model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model.name),
               "machine": cpu_description(), "judges": json.loads((models / "judges" / "metrics.json").read_text())["judges"],
               "digits": {"GOOD": int(len(good)), "BAD": int(len(bad)),
@@ -126,6 +140,12 @@ def main(argv=None) -> dict:
                                       "correctly; target: the model's runner-up class",
                          "BAD_rule": "every misclassified test digit; target: its true class"},
               "accepted_threshold": ACCEPTED, "methods": {}}
+    if args.update and args.out.is_file():
+        earlier = json.loads(args.out.read_text())
+        same = ("digits", "judges", "model")
+        if any(earlier.get(k) != report[k] for k in same) or _cpu_text(earlier["machine"]) != cpu_line():
+            raise SystemExit(f"--update: {args.out} was measured on other digits, judges, model or kind of CPU")
+        report["methods"] = {k: v for k, v in earlier["methods"].items() if k not in method_names}
     for name in method_names:
         method_class = COUNTERFACTUALS.get(name)
         params = dict(overrides.get(name, {}))
@@ -134,6 +154,11 @@ def main(argv=None) -> dict:
                 print("  alibi_cfrl: left out, no trained policy (python -m attention_xai cfrl quick)")
                 continue
             params.setdefault("directory", str(args.model.parent / "cfrl"))
+        if method_class.needs_siblings:
+            if not siblings.is_dir():
+                print(f"  {name}: left out, no seed siblings (python -m attention_xai siblings quick)")
+                continue
+            params.setdefault("siblings", str(siblings))
         chosen = np.arange(len(rows))
         if name == "alibi_proto":
             chosen = np.concatenate([np.flatnonzero(kind == k)[:args.reference] for k in KINDS])
@@ -196,6 +221,15 @@ def headline(methods: dict) -> str:
                      f"of training spread over these digits; accepted by the judges: "
                      f"{'yes' if cfrl['accepted'] else 'no'}); L1 where both are valid ({pair['digits']} digits): "
                      f"{pair.get('l1')} vs {pair.get('other_l1')}")
+    if "alibi_cfrl" in methods and len(ok) > 1:
+        pairs = {n: paired_l1(m, methods["alibi_cfrl"]) for n, m in ok.items()}
+        least = min((n for n in pairs if pairs[n]["digits"]), key=lambda n: pairs[n]["l1"], default=None)
+        if least is not None and least != name:
+            m = ok[least]
+            training = f", with {m['train_seconds']:.0f} s of training per model" if m.get("train_seconds") else ""
+            parts.append(f"least ink among the accepted: {least}, {m['all']['seconds_per_digit']:.3f} s/digit{training}; "
+                         f"L1 where it and alibi_cfrl are both valid ({pairs[least]['digits']} digits): "
+                         f"{pairs[least]['l1']} vs {pairs[least]['other_l1']}")
     if "alibi_proto" in methods:
         proto = methods["alibi_proto"]
         parts.append(f"alibi_proto {proto['all']['seconds_per_digit']:.1f} s/digit "

@@ -52,19 +52,33 @@ def judges_dir(mnist, tmp_path_factory):
     return directory
 
 
-@pytest.fixture(scope="session")
-def tiny_classifier(mnist):
-    """The tiny model after three epochs on 2,048 digits (about 89% accurate on test digits),
-    shared read-only by the counterfactual and judge tests."""
+def _tiny_trained(mnist, seed: int):
     import keras
 
     from attention_xai.models import build_classifier
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(seed)
     model = build_classifier(tiny_model_config())
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     model.fit(to_model_input(mnist.x_train[:2048]), mnist.y_train[:2048], batch_size=32, epochs=3, verbose=0)
     return model
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(mnist):
+    """The tiny model after three epochs on 2,048 digits (about 89% accurate on test digits),
+    shared read-only by the counterfactual and judge tests."""
+    return _tiny_trained(mnist, 0)
+
+
+@pytest.fixture(scope="session")
+def tiny_siblings_dir(mnist, tmp_path_factory):
+    """A siblings folder for `tiny_classifier`: the same recipe with seed 1, laid out as
+    `python -m attention_xai siblings` lays it out (seed1/model.keras)."""
+    directory = tmp_path_factory.mktemp("siblings")
+    (directory / "seed1").mkdir()
+    _tiny_trained(mnist, 1).save(directory / "seed1" / "model.keras")
+    return directory
 
 
 COMMITTED_VAE = Path(__file__).resolve().parent.parent / "saved_models" / "vae"

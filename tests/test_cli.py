@@ -28,6 +28,8 @@ def test_smoke_run_end_to_end_in_a_fresh_process(tmp_path):
     done = subprocess.run([sys.executable, "-m", "attention_xai", "run", "quick", "--smoke", "--quiet",
                            *_cli(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+    # The smoke model has no seed siblings: the default method that needs them is left out, and said so.
+    assert "revise_siblings: left out, no seed siblings in" in done.stderr
     model_dir, report_dir = tmp_path / "models" / "quick_smoke", tmp_path / "reports" / "quick_smoke"
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["config"]["model"]["attention"] == "cbam" and metrics["test_size"] == 128

@@ -32,8 +32,10 @@ def cases(classifier, mnist):
     return digits, np.argsort(-probabilities, axis=1)[:, 1]
 
 
-def _method(name, autoencoders_dir, seed=0):
+def _method(name, autoencoders_dir, seed=0, siblings_dir=None):
     params = dict(COUNTERFACTUALS.get(name).smoke)  # budgets of about a second on the tiny model
+    if COUNTERFACTUALS.get(name).needs_siblings:
+        params["siblings"] = str(siblings_dir)
     if COUNTERFACTUALS.get(name).needs_autoencoders:
         params["autoencoders"] = str(autoencoders_dir)
     if COUNTERFACTUALS.get(name).needs_vae:
@@ -44,10 +46,11 @@ def _method(name, autoencoders_dir, seed=0):
 
 
 def test_registry_lists_every_method_of_the_issue():
-    assert COUNTERFACTUALS.names() == ["revise", "growing_spheres", "gradient", "seed_loop", "prototype",
+    assert COUNTERFACTUALS.names() == ["revise_siblings", "revise", "growing_spheres", "gradient", "seed_loop",
+                                       "prototype",
                                        "alibi_proto", "alibi_wachter", "alibi_cfrl"]
     # The method whose counterfactuals the judges accept leads the default list.
-    assert default_methods() == ["revise", "growing_spheres", "gradient", "seed_loop", "prototype"]
+    assert default_methods() == ["revise_siblings", "revise", "growing_spheres", "gradient", "seed_loop", "prototype"]
 
 
 def test_registry_order_does_not_depend_on_import_order():
@@ -58,16 +61,16 @@ def test_registry_order_does_not_depend_on_import_order():
             "print(','.join(COUNTERFACTUALS.names()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert out.stdout.strip().splitlines()[-1].split(",")[:3] == ["revise", "growing_spheres", "gradient"]
+    assert out.stdout.strip().splitlines()[-1].split(",")[:3] == ["revise_siblings", "revise", "growing_spheres"]
 
 
 @pytest.mark.parametrize("name", [n for n in COUNTERFACTUALS.names() if n != "alibi_cfrl"])  # trained: below
-def test_contract(name, classifier, cases, autoencoders_dir):
+def test_contract(name, classifier, cases, autoencoders_dir, tiny_siblings_dir):
     digits, targets = cases
     if name.startswith("alibi"):
         digits, targets = digits[1:2], targets[1:2]  # numerical gradients: ~1,600 predictions a step
     weights = [w.copy() for w in classifier.get_weights()]
-    result = _method(name, autoencoders_dir).generate(classifier, digits, targets)
+    result = _method(name, autoencoders_dir, siblings_dir=tiny_siblings_dir).generate(classifier, digits, targets)
     n = len(digits)
     assert result.method == name and result.counterfactuals.shape == (n, 28, 28, 1)
     assert result.valid.dtype == bool and result.valid.shape == (n,) and result.valid.any()
@@ -81,7 +84,7 @@ def test_contract(name, classifier, cases, autoencoders_dir):
     assert (result.queries > 0).all() and (result.seconds > 0).all()
     assert result.params["seed"] == 0 and not result.counterfactuals.flags.writeable
     assert all(np.array_equal(a, b) for a, b in zip(weights, classifier.get_weights()))  # the model is untouched
-    again = _method(name, autoencoders_dir).generate(classifier, digits, targets)
+    again = _method(name, autoencoders_dir, siblings_dir=tiny_siblings_dir).generate(classifier, digits, targets)
     np.testing.assert_array_equal(again.valid, result.valid)
     # Alibi's numerical gradients (differences of predictions 1e-3 apart) amplify float
     # round-off: a process's first call can drift from later ones by a few hundredths.
@@ -144,7 +147,7 @@ def test_growing_spheres_lands_within_twice_the_distance(linear_case):
 
 def test_method_errors(classifier, cases):
     digits, targets = cases
-    with pytest.raises(ConfigError, match="unknown counterfactual method 'growing_sphere'; valid: revise, growing_spheres"):
+    with pytest.raises(ConfigError, match="unknown counterfactual method 'growing_sphere'; valid: revise_siblings, revise, growing_spheres"):
         COUNTERFACTUALS.get("growing_sphere")
     with pytest.raises(ConfigError, match="unknown parameter 'max_iters' for gradient; valid: c_init"):
         COUNTERFACTUALS.get("gradient")(max_iters=3)

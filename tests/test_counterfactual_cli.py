@@ -93,7 +93,7 @@ def test_own_images(trained, autoencoders_dir, tmp_path, mnist):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--methods", "gradiant"], "unknown counterfactual method 'gradiant'; valid: revise, growing_spheres"),
+    (["--methods", "gradiant"], "unknown counterfactual method 'gradiant'; valid: revise_siblings, revise, growing_spheres"),
     (["--methods", "gradient", "--set", "gradient.max_iters=3"], "unknown parameter 'max_iters' for gradient; valid:"),
     (["--methods", "gradient", "--set", "gradient.max_iter=lots"], "gradient.max_iter must be int, got 'lots'"),
     (["--methods", "gradient", "--set", "gradient"], "--set takes method.key=value"),
@@ -210,3 +210,40 @@ def test_report_redraws_every_figure_byte_for_byte(trained, autoencoders_dir, tm
         (report_dir / path).unlink()
     assert main(report) == 0
     assert drawn() == first
+
+
+TINY_EXPERIMENT = '''
+from conftest import tiny_experiment
+
+
+def config():
+    return tiny_experiment(epochs=2)
+'''
+
+
+def test_siblings_command_then_revise_siblings_finds_them(trained, autoencoders_dir, tmp_path, capsys):
+    """`siblings` trains the experiment again with other seeds beside its model, and the
+    counterfactual command hands that folder to revise_siblings without being told."""
+    import shutil
+
+    (tmp_path / "tiny.py").write_text(TINY_EXPERIMENT)
+    model_dir = tmp_path / "models" / "tiny"
+    model_dir.mkdir(parents=True)
+    shutil.copy(trained.model, model_dir / "model.keras")
+    common = ["--models-dir", str(tmp_path / "models"), "--quiet"]
+    # The model's own seed (tiny_experiment: 1) is no sibling.
+    assert main(["siblings", str(tmp_path / "tiny.py"), "--seeds", "1", *common]) == 2
+    assert one_error_line(capsys.readouterr().err) and not (model_dir / "siblings").exists()
+    assert main(["siblings", str(tmp_path / "tiny.py"), "--seeds", "2", "--epochs", "1", *common]) == 0
+    record = json.loads((model_dir / "siblings" / "metrics.json").read_text())
+    assert record["seeds"] == [2] and record["epochs"] == 1 and record["machine"]["vector_extensions"]
+    sibling = load_classifier(model_dir / "siblings" / "seed2" / "model.keras")
+    model = load_classifier(model_dir / "model.keras")
+    digits = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    assert not np.allclose(sibling.predict(digits, verbose=0), model.predict(digits, verbose=0))  # another seed
+    out = tmp_path / "cf"
+    assert main(["counterfactual", "--model", str(model_dir / "model.keras"), "--out", str(out), "--autoencoders",
+                 str(autoencoders_dir), "--judges", str(JUDGES), "--methods", "revise_siblings", "--smoke",
+                 "--good", "1", "--bad", "1"]) == 0
+    data = load_counterfactual_arrays(out)
+    assert str(model_dir / "siblings") in str(data["params_revise_siblings"])

@@ -148,10 +148,10 @@ class _Trap:
         return self.model(x, training=training)
 
 
-def test_no_search_calls_a_judge(classifier, mnist, autoencoders_dir, monkeypatch):
+def test_no_search_calls_a_judge(classifier, mnist, autoencoders_dir, tiny_siblings_dir, monkeypatch):
     from conftest import COMMITTED_VAE
 
-    names = ["growing_spheres", "gradient", "seed_loop", "prototype", "revise"]
+    names = ["growing_spheres", "gradient", "seed_loop", "prototype", "revise", "revise_siblings"]
     for name in names:
         cls = COUNTERFACTUALS.get(name)
         original = cls.search
@@ -174,6 +174,7 @@ def test_no_search_calls_a_judge(classifier, mnist, autoencoders_dir, monkeypatc
         params = dict(COUNTERFACTUALS.get(name).smoke)
         params.update({"autoencoders": str(autoencoders_dir)} if COUNTERFACTUALS.get(name).needs_autoencoders else {})
         params.update({"vae": str(COMMITTED_VAE)} if COUNTERFACTUALS.get(name).needs_vae else {})
+        params.update({"siblings": str(tiny_siblings_dir)} if COUNTERFACTUALS.get(name).needs_siblings else {})
         methods[name] = COUNTERFACTUALS.get(name)(**params)
     analysis = analyse_counterfactuals(classifier, to_model_input(mnist.x_test[:64]), mnist.y_test[:64],
                                        methods=methods, good=1, bad=1, judges={"trap": judge},
@@ -286,3 +287,87 @@ def test_revise_answers_clear_the_margin_and_sparsify_keeps_a_subset(classifier,
     assert (np.log(p[np.arange(len(t)), t]) - np.log(other) >= 1.0 - 1e-3)[cut].all()
     with pytest.raises(ConfigError, match="at least one round, one step and one sparsify step"):
         run(sparsify_steps=0)
+
+
+def _log_margins(model, images, targets):
+    p = _predict(model)(images)
+    other = np.where(np.eye(10, dtype=bool)[targets], 0, p).max(axis=1)
+    return np.log(p[np.arange(len(targets)), targets]) - np.log(other)
+
+
+def test_revise_siblings_answers_convince_every_sibling(classifier, mnist, tiny_siblings_dir, tmp_path):
+    """Known answers: each valid answer clears keep_margin on the model and on every
+    sibling; a sibling that can never be convinced leaves no valid answer (the siblings
+    really take part); the model as its own sibling changes nothing."""
+    from conftest import COMMITTED_VAE
+
+    from attention_xai.models.siblings import load_siblings
+
+    digits = to_model_input(mnist.x_test[:6])
+    targets = np.argsort(-_predict(classifier)(digits), axis=1)[:, 1]
+    budget = {"vae": str(COMMITTED_VAE), "kappa": 2.0, "steps": 100, "keep_margin": 1.5, "rounds": 3}
+
+    def run(name="revise_siblings", **params):
+        if name == "revise_siblings":
+            params.setdefault("sibling_margin", 1.5)
+        return COUNTERFACTUALS.get(name)(**budget, **params).generate(classifier, digits, targets)
+
+    result = run(siblings=str(tiny_siblings_dir))
+    assert result.valid.mean() >= 0.5 and result.params["siblings"] == str(tiny_siblings_dir)
+    (sibling,) = load_siblings(tiny_siblings_dir)
+    for model in (classifier, sibling):
+        assert (_log_margins(model, result.counterfactuals[result.valid], targets[result.valid]) >= 1.5 - 1e-3).all()
+    # Each step asks the sibling too: two gradient passes a step, not one.
+    plain = run("revise", sparsify=False)
+    assert result.gradient_queries.sum() > plain.gradient_queries.sum()
+
+    # A sibling that always answers one class no target asks for: nothing can convince it.
+    stubborn_class = next(c for c in range(10) if c not in targets)
+    inputs = keras.Input((28, 28, 1))
+    dense = keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros",
+                               bias_initializer=keras.initializers.Constant(np.eye(10)[stubborn_class] * 50))
+    (tmp_path / "stubborn" / "seed9").mkdir(parents=True)
+    keras.Model(inputs, dense(keras.layers.Flatten()(inputs))).save(tmp_path / "stubborn" / "seed9" / "model.keras")
+    assert not run(siblings=str(tmp_path / "stubborn")).valid.any()
+
+    # The model as its own sibling: the same answers as plain revise with the same settings.
+    classifier.save(tmp_path / "self.keras")
+    itself = run(siblings=str(tmp_path / "self.keras"))
+    alone = run("revise", sparsify_steps=40)
+    np.testing.assert_array_equal(itself.valid, alone.valid)
+    np.testing.assert_allclose(itself.counterfactuals, alone.counterfactuals, atol=1e-5)
+
+
+def test_revise_siblings_without_siblings_names_the_command(classifier, mnist, tmp_path):
+    from conftest import COMMITTED_VAE
+
+    from attention_xai.errors import ModelFileError
+
+    digits = to_model_input(mnist.x_test[:2])
+    targets = np.argsort(-_predict(classifier)(digits), axis=1)[:, 1]
+    with pytest.raises(ConfigError, match="python -m attention_xai siblings"):
+        COUNTERFACTUALS.get("revise_siblings")(vae=str(COMMITTED_VAE)).generate(classifier, digits, targets)
+    for where in (tmp_path / "nowhere", tmp_path / "missing.keras"):
+        with pytest.raises(ModelFileError, match="python -m attention_xai siblings"):
+            COUNTERFACTUALS.get("revise_siblings")(vae=str(COMMITTED_VAE), siblings=str(where)).generate(
+                classifier, digits, targets)
+
+
+def test_sibling_config_cuts_the_schedule_and_changes_only_the_seed():
+    import dataclasses
+
+    from attention_xai.config import Phase
+    from attention_xai.models.siblings import sibling_config, train_siblings
+    from conftest import tiny_experiment
+
+    config = tiny_experiment(epochs=2)
+    two_phases = dataclasses.replace(config, training=dataclasses.replace(
+        config.training, phases=(Phase(epochs=2, learning_rate=1e-3), Phase(epochs=3, learning_rate=1e-4))))
+    cut = sibling_config(two_phases, seed=5, epochs=3)
+    assert [(p.epochs, p.learning_rate) for p in cut.training.phases] == [(2, 1e-3), (1, 1e-4)]
+    assert cut.seed == 5 and cut.name == "seed5" and cut.model == two_phases.model
+    assert [p.epochs for p in sibling_config(two_phases, seed=5, epochs=1).training.phases] == [1]
+    with pytest.raises(ConfigError, match="at least one epoch"):
+        sibling_config(two_phases, seed=5, epochs=0)
+    with pytest.raises(ConfigError, match="must differ from the model's own seed"):
+        train_siblings(config, None, Path("unused"), seeds=(config.seed,))

@@ -28,7 +28,7 @@ from attention_xai.registry import Registry
 COUNTERFACTUALS: Registry[type["CounterfactualMethod"]] = Registry(
     "counterfactual method",
     # The method the judges accept first, our other methods, then Alibi's references.
-    order=("revise", "growing_spheres", "gradient", "seed_loop", "prototype",
+    order=("revise_siblings", "revise", "growing_spheres", "gradient", "seed_loop", "prototype",
            "alibi_proto", "alibi_wachter", "alibi_cfrl"),
 )
 """Counterfactual classes by name; the CLI, the report and the tests all read this."""
@@ -106,6 +106,11 @@ class ModelAccess:
         np.add.at(self.forward, owners, 1)
         return predict_in_batches(self.model, images, self.batch_size)
 
+    def predict_other(self, model: keras.Model, images: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        """Probabilities of another model (a seed sibling), counted as forward passes too."""
+        np.add.at(self.forward, owners, 1)
+        return predict_in_batches(model, images, self.batch_size)
+
     def count_gradients(self, owners: np.ndarray) -> None:
         np.add.at(self.gradient, owners, 1)
 
@@ -136,6 +141,7 @@ class CounterfactualMethod(ABC):
     defaults: ClassVar[Mapping[str, Any]] = {}
     needs_autoencoders: ClassVar[bool] = False
     needs_vae: ClassVar[bool] = False  # searches in the digit VAE (its `vae` parameter names the folder)
+    needs_siblings: ClassVar[bool] = False  # asks the model's seed siblings too (`siblings` names them)
     per_digit: ClassVar[bool] = False  # searches one digit at a time (its seconds are its own)
     slow: ClassVar[bool] = False  # left out of the default method list (a reference that takes minutes)
     smoke: ClassVar[Mapping[str, Any]] = {}  # smaller budgets for `--smoke` runs
