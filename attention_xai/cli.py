@@ -58,6 +58,16 @@ def _at_least(minimum: int):
 _count, _positive = _at_least(0), _at_least(1)
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    return value
+
+
 def _seed_list(text: str) -> tuple[int, ...]:
     """--seeds: comma-separated distinct integers >= 0, e.g. 0,1,2."""
     try:
@@ -94,7 +104,10 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"],
                         help="override the training precision (mixed: for GPUs; the export is float32)")
     parser.add_argument("--distribute", action="store_true",
-                        help="data-parallel on every visible device (JAX DataParallel / TF MirroredStrategy)")
+                        help="data-parallel on every visible device (JAX DataParallel / TF MirroredStrategy); "
+                             "several processes join through TF_CONFIG or KERAS_DISTRIBUTION_* (README)")
+    parser.add_argument("--cluster-timeout", type=_positive_seconds, default=300.0, metavar="SECONDS",
+                        help="how long the processes of a multi-worker run wait for each other (default 300)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -424,7 +437,7 @@ def _train(args, config=None, data=None):
     started = time.perf_counter()
     result = train_experiment(config, data, _paths(args, config.name), fresh=args.fresh,
                               verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
-                              tensorboard=args.tensorboard)
+                              tensorboard=args.tensorboard, cluster_timeout=getattr(args, "cluster_timeout", 300.0))
     log.info("%s: trained in %.0f s, test accuracy %.2f%%", config.name, time.perf_counter() - started,
              100 * result.metrics["test_accuracy"])
     return result

@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from attention_xai import __version__
+from attention_xai.cluster import DEFAULT_TIMEOUT, Cluster, cluster_from_environment, rendezvous
 from attention_xai.artifacts import ExperimentPaths, file_sha256, save_model, write_json, write_text
 from attention_xai.config import ExperimentConfig
 from attention_xai.data import DigitBatches, EpochShuffle, Mnist, split
@@ -124,7 +125,8 @@ class RunCheckpoint(keras.callbacks.Callback):
 
 def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fresh: bool = False,
                      verbose="auto", tensorboard: bool = False,
-                     callbacks: Sequence[keras.callbacks.Callback] = ()) -> TrainResult:
+                     callbacks: Sequence[keras.callbacks.Callback] = (),
+                     cluster_timeout: float = DEFAULT_TIMEOUT) -> TrainResult:
     """Trains, evaluates on the test set and exports an experiment.
 
     Args:
@@ -135,55 +137,159 @@ def train_experiment(config: ExperimentConfig, data: Mnist, paths: ExperimentPat
         verbose: Keras progress output ("auto", 0, 1 or 2).
         tensorboard: also write TensorBoard logs to `paths.tensorboard`.
         callbacks: extra Keras callbacks, run after the checkpoint of each epoch.
+        cluster_timeout: seconds the processes of a multi-worker run (see `attention_xai.cluster`)
+            wait for each other before giving up.
 
     Returns:
         The exported model, its metrics (also in metrics.json) and the history.
 
     Raises:
         ConfigError: invalid model config, or an interrupted run of another config.
+        ClusterError: the workers of a multi-worker run could not find each other.
     """
     check_model_config(config.model)
-    with data_parallel(config.training.distribute) as replicas, precision_policy(config.training.precision):
+    with data_parallel(config.training.distribute, cluster_timeout) as (replicas, cluster), \
+            precision_policy(config.training.precision):
         if config.training.batch_size % replicas:
             raise ConfigError(f"batch_size {config.training.batch_size} does not split evenly among {replicas} devices")
-        return _train(config, data, paths, fresh=fresh, verbose=verbose, tensorboard=tensorboard,
-                      callbacks=callbacks, replicas=replicas)
+        # Only the chief writes into the models folder; another worker keeps its checkpoints in
+        # a folder of its own (starting from the chief's, to resume alike) and removes it at the end.
+        own = paths if cluster is None or cluster.chief else _worker_paths(paths, cluster, fresh)
+        try:
+            splits, state = _train(config, data, own, fresh=fresh, verbose=verbose, tensorboard=tensorboard,
+                                   callbacks=callbacks, replicas=replicas, cluster=cluster)
+        except BaseException:
+            if own is not paths:
+                shutil.rmtree(own.models_root.parent, ignore_errors=True)
+            raise
+    # The engines' distribution is over: the best weights are evaluated here, in this process alone.
+    try:
+        return _export(config, splits, own, state, data.source, replicas, cluster)
+    finally:
+        if own is not paths:
+            shutil.rmtree(own.models_root.parent, ignore_errors=True)
+
+
+def _worker_paths(paths: ExperimentPaths, cluster: Cluster, fresh: bool) -> ExperimentPaths:
+    """A non-chief worker's private copy of the run folder (with the chief's checkpoints,
+    unless the run starts fresh)."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix=f"attention_xai-worker{cluster.index}-"))
+    own = ExperimentPaths(paths.name, root / "models", root / "reports")
+    if not fresh and (paths.checkpoints / "state.json").is_file():
+        shutil.copytree(paths.checkpoints, own.checkpoints)
+    log.info("worker %d of %d: checkpoints in %s (the chief, worker 0, writes the artifacts)", cluster.index,
+             cluster.size, root)
+    return own
 
 
 @contextlib.contextmanager
-def data_parallel(enabled: bool):
-    """Builds, trains and evaluates inside it run data-parallel on every visible device when
-    `enabled`: Keras' `DataParallel` distribution on JAX, `tf.distribute.MirroredStrategy`
-    on TensorFlow. Several machines join through the engines' own mechanisms, read from the
-    environment: on JAX `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES`
-    and `KERAS_DISTRIBUTION_PROCESS_ID` (`keras.distribution.initialize`, which calls
-    `jax.distributed.initialize`); on TensorFlow `TF_CONFIG` (`MultiWorkerMirroredStrategy`).
-    Yields the number of replicas (1 when not enabled)."""
+def data_parallel(enabled: bool, cluster_timeout: float = DEFAULT_TIMEOUT):
+    """Builds and trains inside it run data-parallel on every visible device when `enabled`:
+    Keras' `DataParallel` distribution on JAX, `tf.distribute.MirroredStrategy` on
+    TensorFlow. Several processes (on one machine or several) join through the engines' own
+    settings, read from the environment (see `attention_xai.cluster`): on JAX
+    `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
+    `KERAS_DISTRIBUTION_PROCESS_ID` (`jax.distributed`); on TensorFlow `TF_CONFIG`
+    (`MultiWorkerMirroredStrategy`). The processes first meet within `cluster_timeout`
+    seconds or fail with a `ClusterError`.
+
+    Yields (replicas in all, the cluster or None); (1, None) when not enabled."""
     if not enabled:
-        yield 1
+        yield 1, None
         return
     backend = keras.backend.backend()
+    if backend not in ("jax", "tensorflow"):
+        raise ConfigError(f"distribute is implemented for the jax and tensorflow backends, not {backend}")
+    cluster = cluster_from_environment(backend)
+    if cluster is not None:
+        rendezvous(cluster, cluster_timeout)
+        log.info("worker %d of %d: every worker reached %s", cluster.index, cluster.size, cluster.chief_address)
     if backend == "jax":
-        if int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1:
-            keras.distribution.initialize()
+        import jax
+
+        if cluster is not None and not jax.distributed.is_initialized():
+            jax.distributed.initialize(coordinator_address=cluster.chief_address, num_processes=cluster.size,
+                                       process_id=cluster.index, initialization_timeout=int(max(1, cluster_timeout)))
         devices = keras.distribution.list_devices()
         previous = keras.distribution.distribution()
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        # Each process feeds its own share of every batch (DigitBatches' workers/worker).
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False))
         log.info("data-parallel on %d devices (JAX): %s", len(devices), ", ".join(map(str, devices)))
         try:
-            yield len(devices)
+            yield len(devices), cluster
         finally:
             keras.distribution.set_distribution(previous)
-    elif backend == "tensorflow":
+    else:
         import tensorflow as tf
 
-        strategy = (tf.distribute.MultiWorkerMirroredStrategy() if os.environ.get("TF_CONFIG")
-                    else tf.distribute.MirroredStrategy())
+        strategy = tf.distribute.MultiWorkerMirroredStrategy() if cluster else tf.distribute.MirroredStrategy()
         log.info("data-parallel on %d devices (TensorFlow %s)", strategy.num_replicas_in_sync, type(strategy).__name__)
         with strategy.scope():
-            yield strategy.num_replicas_in_sync
-    else:
-        raise ConfigError(f"distribute is implemented for the jax and tensorflow backends, not {backend}")
+            yield strategy.num_replicas_in_sync, cluster
+
+
+@contextlib.contextmanager
+def _multi_worker_keras(model: keras.Model, batches: DigitBatches):
+    """Two repairs that Keras 3's TensorFlow `fit` needs under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585), for the duration of one `fit`:
+
+    * it first builds the model on the first batch averaged across workers with
+      `strategy.reduce`, which fails for a batch of several tensors: the model is built on
+      this worker's own first batch instead (the average only served for shapes);
+    * it averages each step's scalar logs across workers along axis 0, which scalars do not
+      have: scalars are averaged as they are.
+    """
+    import tensorflow as tf
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    first = tuple(tf.constant(part) for part in batches[0])
+
+    def build(iterator=None, data_batch=None):
+        with model.distribute_strategy.scope():
+            model._symbolic_build(data_batch=first)
+
+    original = tf_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction not in ("auto", "mean"):
+            return original(values, strategy, reduction)
+
+        def mean(value):
+            rank = strategy.experimental_local_results(value)[0].shape.rank
+            return strategy.reduce("MEAN", value, axis=0 if rank else None)
+
+        return keras.tree.map_structure(mean, values)
+
+    model._maybe_symbolic_build = build
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    try:
+        yield
+    finally:
+        tf_trainer.reduce_per_replica = original
+        del model._maybe_symbolic_build
+
+
+def _engine_input(batches: DigitBatches, cluster):
+    """What `fit` reads: the batches themselves, or for TensorFlow workers a distributed
+    dataset of this worker's shares (MultiWorkerMirroredStrategy takes no PyDataset)."""
+    if cluster is None or cluster.engine != "tensorflow":
+        return batches
+    import tensorflow as tf
+
+    def shares():
+        for index in range(len(batches)):  # read when an epoch's iterator starts: after set_epoch
+            yield batches[index]
+
+    signature = (tf.TensorSpec((None, 28, 28, 1), tf.float32), tf.TensorSpec((None,), tf.int32),
+                 tf.TensorSpec((None,), tf.float32))
+    dataset = tf.data.Dataset.from_generator(shares, output_signature=signature)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(batches)))  # a known epoch length
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    dataset = dataset.with_options(options)
+    return tf.distribute.get_strategy().distribute_datasets_from_function(lambda context: dataset)
 
 
 @contextlib.contextmanager
@@ -199,7 +305,8 @@ def precision_policy(name: str):
 
 
 def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fresh: bool, verbose, tensorboard: bool,
-           callbacks, replicas: int) -> TrainResult:
+           callbacks, replicas: int, cluster: Cluster | None = None):
+    """Runs (or resumes) every phase; returns (the splits, the final run state)."""
     splits = split(data, validation_size=config.training.validation_size, seed=config.seed,
                    train_limit=config.training.train_limit, test_limit=config.training.test_limit,
                    train_subset=config.training.train_subset)
@@ -210,9 +317,11 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
     ckpt.mkdir(parents=True, exist_ok=True)
     training = config.training
 
+    share = {"workers": cluster.size, "worker": cluster.index} if cluster else {}
     train_batches = DigitBatches(splits.x_train, splits.y_train, training.batch_size, shuffle=True, seed=config.seed,
-                                 replicas=replicas)
-    val_batches = DigitBatches(splits.x_val, splits.y_val, training.batch_size, replicas=replicas)
+                                 replicas=replicas, **share)
+    val_batches = DigitBatches(splits.x_val, splits.y_val, training.batch_size, replicas=replicas, **share)
+    train_input, val_input = _engine_input(train_batches, cluster), _engine_input(val_batches, cluster)
     for index, phase in enumerate(training.phases):
         if index < state["phase_index"]:
             continue
@@ -237,12 +346,14 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
         if state["epochs_done"] < end:
             log.info("%s: phase %r (trainable=%s), epochs %d-%d%s", config.name, phase.name, phase.trainable,
                      state["epochs_done"] + 1, end, " (resumed)" if continuing else "")
-            model.fit(train_batches, validation_data=val_batches, initial_epoch=state["epochs_done"], epochs=end,
-                      shuffle=False, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
+            repairs = (_multi_worker_keras(model, train_batches) if cluster is not None and cluster.engine == "tensorflow"
+                       else contextlib.nullcontext())
+            with repairs:
+                model.fit(train_input, validation_data=val_input, initial_epoch=state["epochs_done"], epochs=end,
+                          shuffle=False, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
         state.update(phase_index=index + 1, phase_start=state["epochs_done"], counters=[])
         write_json(ckpt / "state.json", state)
-
-    return _export(config, splits, paths, state, data.source, replicas)
+    return splits, state
 
 
 def same_config(recorded, config: ExperimentConfig) -> bool:
@@ -268,6 +379,9 @@ def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.
         if not same_config(state.get("config"), config):
             raise ConfigError(f"{ckpt} holds an interrupted run of a different config; "
                               f"rerun with --fresh to discard it")
+        # The same draws on every process for the initial values load_model overwrites: with
+        # several JAX processes each variable must start equal everywhere.
+        keras.utils.set_random_seed(config.seed + state["epochs_done"])
         try:
             model = keras.saving.load_model(ckpt / state["last"])
         except (OSError, ValueError, KeyError) as exc:
@@ -307,7 +421,7 @@ def set_random_streams(model: keras.Model, streams: list[list[int]], where: Path
 
 
 def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dict, source: str,
-            replicas: int = 1) -> TrainResult:
+            replicas: int = 1, cluster: Cluster | None = None) -> TrainResult:
     model = keras.saving.load_model(paths.checkpoints / state["best"], compile=False)
     if config.training.precision != "float32":
         # Trained with float16/bfloat16 compute (the weights are float32 throughout): the
@@ -316,7 +430,7 @@ def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dic
             exported = build_classifier(config.model, seed=config.seed)
         exported.set_weights(model.get_weights())
         model = exported
-    test_batches = DigitBatches(splits.x_test, splits.y_test, config.training.batch_size, replicas=replicas)
+    test_batches = DigitBatches(splits.x_test, splits.y_test, config.training.batch_size)
     probabilities = model.predict(test_batches, verbose=0)[: len(splits.y_test)]  # without any padding
     test = classification_metrics(splits.y_test, probabilities)
     best_row = next(row for row in state["history"] if row["epoch"] == state["best_epoch"])
@@ -337,6 +451,7 @@ def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dic
         "validation_size": int(len(splits.y_val)),
         "seed": config.seed,
         "replicas": replicas,
+        "workers": cluster.size if cluster else 1,
         "data_source": source,
         "config": config.to_dict(),
         "versions": library_versions(),
@@ -348,8 +463,9 @@ def _export(config: ExperimentConfig, splits, paths: ExperimentPaths, state: dic
     write_text(paths.history, history_csv(state["history"]))
     write_json(paths.metrics, metrics)
     shutil.rmtree(paths.checkpoints, ignore_errors=True)
-    log.info("%s: test accuracy %.4f (loss %.4f) on %d digits; model in %s", config.name, test["accuracy"],
-             test["loss"], len(splits.y_test), paths.model)
+    where = f"model in {paths.model}" if cluster is None or cluster.chief else "the chief (worker 0) exports the model"
+    log.info("%s: test accuracy %.4f (loss %.4f) on %d digits; %s", config.name, test["accuracy"], test["loss"],
+             len(splits.y_test), where)
     return TrainResult(model=model, metrics=metrics, history=state["history"])
 
 

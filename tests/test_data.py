@@ -112,3 +112,23 @@ def test_a_file_is_read_once_per_process_and_shared_read_only(mnist, tmp_path):
     np.savez(path, x_train=mnist.x_train, y_train=mnist.y_train, x_test=mnist.x_test, y_test=labels)
     os.utime(path, ns=(1, 1))  # a new modification time, even on a coarse clock
     assert load_mnist(path).y_test[:2].tolist() == labels[:2].tolist()
+
+
+def test_worker_shares_put_together_are_the_whole_batch():
+    """Each of W workers serves the k-th of W equal consecutive parts of every (padded) batch:
+    together they are exactly one process's batch, in the same seeded order, every epoch."""
+    images = np.arange(70 * 28 * 28, dtype=np.uint8).reshape(70, 28, 28) % 251
+    labels = np.arange(70) % 10
+    whole = DigitBatches(images, labels, 16, shuffle=True, seed=3, replicas=2)
+    shares = [DigitBatches(images, labels, 16, shuffle=True, seed=3, replicas=2, workers=2, worker=k) for k in (0, 1)]
+    for epoch in (0, 1):
+        for batches in (whole, *shares):
+            batches.set_epoch(epoch)
+        assert all(len(s) == len(whole) for s in shares)  # every worker takes as many steps
+        for index in range(len(whole)):
+            together = [np.concatenate(parts) for parts in zip(*(s[index] for s in shares))]
+            for a, b in zip(together, whole[index]):
+                np.testing.assert_array_equal(a, b)
+            assert len(shares[0][index][0]) == len(shares[1][index][0])  # equal halves, padding included
+    with pytest.raises(ValueError, match="replicas must split among workers"):
+        DigitBatches(images, labels, 16, replicas=3, workers=2, worker=0)

@@ -36,13 +36,20 @@ class DigitBatches(keras.utils.PyDataset):
             split evenly: a short last batch is padded with blank digits of weight 0 (batches
             are then (digits, labels, weights); metrics and gradients ignore the padding,
             predictions for it are trimmed by the caller). 1: no padding, no weights.
+        workers, worker: in a multi-worker run (several processes), this process's share of
+            every batch: each (padded) batch of `batch_size` digits is cut into `workers`
+            equal consecutive parts and part `worker` is served, so the order of the whole
+            run stays a function of the seed alone and every worker takes as many steps.
     """
 
     def __init__(self, images, labels, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0,
-                 replicas: int = 1):
+                 replicas: int = 1, workers: int = 1, worker: int = 0):
         super().__init__()
+        if workers < 1 or not 0 <= worker < workers or replicas % workers:
+            raise ValueError(f"worker {worker} of {workers} with {replicas} replicas: replicas must split among workers")
         self.images, self.labels = images, np.asarray(labels, dtype=np.int32)
         self.batch_size, self.shuffle, self.seed, self.replicas = batch_size, shuffle, seed, replicas
+        self.workers, self.worker = workers, worker
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch: int) -> None:
@@ -60,8 +67,12 @@ class DigitBatches(keras.utils.PyDataset):
             return digits, labels
         pad = -len(rows) % self.replicas
         weights = np.concatenate([np.ones(len(rows), np.float32), np.zeros(pad, np.float32)])
-        return (np.concatenate([digits, np.zeros((pad, *digits.shape[1:]), np.float32)]),
-                np.concatenate([labels, np.zeros(pad, np.int32)]), weights)
+        digits = np.concatenate([digits, np.zeros((pad, *digits.shape[1:]), np.float32)])
+        labels = np.concatenate([labels, np.zeros(pad, np.int32)])
+        if self.workers == 1:
+            return digits, labels, weights
+        share = slice(self.worker * len(weights) // self.workers, (self.worker + 1) * len(weights) // self.workers)
+        return digits[share], labels[share], weights[share]
 
 
 
