@@ -733,7 +733,8 @@ def cmd_siblings(args):
 
     config = _config(args)
     out = _paths(args, config.name).model_dir / SIBLINGS
-    record = train_siblings(config, load_mnist(args.data), out, seeds=args.seeds, epochs=1 if args.smoke else args.epochs,
+    record = train_siblings(config, load_mnist(args.data), out, seeds=args.seeds,
+                            epochs=1 if args.smoke else args.epochs,
                             verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2))
     for sibling in record["siblings"]:
         log.info("sibling seed %d: test accuracy %.4f (%.0f s) -> %s", sibling["seed"], sibling["test_accuracy"],

@@ -192,9 +192,9 @@ def _meet_as_chief(cluster: Cluster, host: str, port: int, deadline: float, time
                 if size != cluster.size or not 0 < index < cluster.size or index in arrived:
                     peer.sendall(b"refused\n")
                     peer.close()
+                    twice = f" and {index} already came" if index in arrived else ""
                     raise ClusterError(f"worker 0: a worker announced itself as {index} of {size}, but this cluster "
-                                       f"has {cluster.size} workers{' and ' + str(index) + ' already came' if index in arrived else ''}; "
-                                       f"check {cluster.setting} on every worker")
+                                       f"has {cluster.size} workers{twice}; check {cluster.setting} on every worker")
                 arrived[index] = peer
             for peer in arrived.values():
                 peer.sendall(b"go\n")

@@ -346,8 +346,8 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
         if state["epochs_done"] < end:
             log.info("%s: phase %r (trainable=%s), epochs %d-%d%s", config.name, phase.name, phase.trainable,
                      state["epochs_done"] + 1, end, " (resumed)" if continuing else "")
-            repairs = (_multi_worker_keras(model, train_batches) if cluster is not None and cluster.engine == "tensorflow"
-                       else contextlib.nullcontext())
+            tensorflow_workers = cluster is not None and cluster.engine == "tensorflow"
+            repairs = _multi_worker_keras(model, train_batches) if tensorflow_workers else contextlib.nullcontext()
             with repairs:
                 model.fit(train_input, validation_data=val_input, initial_epoch=state["epochs_done"], epochs=end,
                           shuffle=False, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
