@@ -136,13 +136,15 @@ def _foreign_judges(folder: Path) -> Path:
     ("missing", "make the judges with `python -m attention_xai judges`"),
     ("foreign", "not 28x28x1 digits -> 10 classes; remake the judges with `python -m attention_xai judges`"),
     ("no vae", "make it with `python -m attention_xai vae`"),
+    ("no siblings", "`python -m attention_xai siblings <experiment>` trains them"),
 ])
 def test_missing_or_foreign_judges_and_vae_name_the_command(trained, autoencoders_dir, tmp_path, capsys, case,
                                                             message):
     out = tmp_path / "cf"
     extra = {"missing": ["--judges", str(tmp_path / "nowhere"), "--methods", "gradient"],
              "foreign": ["--judges", str(_foreign_judges(tmp_path / "foreign")), "--methods", "gradient"],
-             "no vae": ["--vae", str(tmp_path / "nowhere"), "--methods", "revise"]}[case]
+             "no vae": ["--vae", str(tmp_path / "nowhere"), "--methods", "revise"],
+             "no siblings": ["--methods", "revise_siblings"]}[case]
     code = _run(trained, autoencoders_dir, out, "--smoke", *extra)
     err = capsys.readouterr().err
     assert code == 2 and one_error_line(err) and message in err, err
