@@ -26,11 +26,21 @@ def experiments_dir() -> Path:
 
 
 def available_experiments(directory: Path | None = None) -> list[str]:
-    """Stems of the experiment files (those defining `config`), sorted."""
+    """Stems of the experiment files (those defining a top-level `config` function; a
+    benchmark that merely writes one into a string is not one), sorted."""
+    import ast
+
     directory = directory or experiments_dir()
     names = []
     for path in sorted(directory.glob("*.py")):
-        if not path.name.startswith("_") and "def config(" in path.read_text(encoding="utf-8"):
+        if path.name.startswith("_"):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError:
+            names.append(path.stem)  # loading it reports the error
+            continue
+        if any(isinstance(node, ast.FunctionDef) and node.name == "config" for node in tree.body):
             names.append(path.stem)
     return names
 

@@ -116,3 +116,13 @@ def test_cpu224_runs_share_the_seed_subset_protocol_but_for_backbone_and_epochs(
                                model=dataclasses.replace(efficient.model, backbone="MobileNetV2"),
                                training=dataclasses.replace(efficient.training, phases=mobile.training.phases))
     assert same == mobile
+
+
+def test_only_files_defining_config_are_experiments(tmp_path):
+    """A benchmark that writes an experiment into a string (bench_multiworker.py) is not one."""
+    from attention_xai.experiment import available_experiments
+
+    (tmp_path / "real.py").write_text("def config():\n    return None\n")
+    (tmp_path / "bench_thing.py").write_text("TEMPLATE = '''\ndef config():\n    pass\n'''\n")
+    (tmp_path / "_private.py").write_text("def config():\n    return None\n")
+    assert available_experiments(tmp_path) == ["real"]
