@@ -60,6 +60,18 @@ class Cluster:
         return self.index == 0
 
 
+def loopback_settings(engine: str, ports: list[int], index: int) -> dict[str, str]:
+    """The environment of process `index` in a cluster of len(ports) processes on 127.0.0.1
+    (the tests' and benchmarks' cluster; empty for one process)."""
+    if len(ports) < 2:
+        return {}
+    if engine == "tensorflow":
+        workers = [f"127.0.0.1:{port}" for port in ports]
+        return {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
+    return {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{ports[0]}",
+            "KERAS_DISTRIBUTION_NUM_PROCESSES": str(len(ports)), "KERAS_DISTRIBUTION_PROCESS_ID": str(index)}
+
+
 def _host_port(address: str, setting: str) -> tuple[str, int]:
     host, colon, port = str(address).strip().rpartition(":")
     if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:

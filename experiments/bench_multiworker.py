@@ -47,22 +47,14 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
-def _env(backend: str, index: int, ports: list[int]) -> dict:
-    if len(ports) == 1:
-        return {}
-    if backend == "tensorflow":
-        workers = [f"127.0.0.1:{p}" for p in ports]
-        return {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
-    return {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{ports[0]}",
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": str(len(ports)), "KERAS_DISTRIBUTION_PROCESS_ID": str(index)}
-
-
 def run(backend: str, processes: int, experiment: Path, folder: Path) -> dict:
+    from attention_xai.cluster import loopback_settings
+
     ports = _free_ports(processes)
     started = time.perf_counter()
     workers = [subprocess.Popen([sys.executable, "-m", "attention_xai", "train", str(experiment), "--quiet",
                                  *(["--distribute"] if processes > 1 else []), "--models-dir", str(folder)],
-                                cwd=ROOT, env={**os.environ, **_env(backend, i, ports), "KERAS_BACKEND": backend,
+                                cwd=ROOT, env={**os.environ, **loopback_settings(backend, ports, i), "KERAS_BACKEND": backend,
                                                "TF_CPP_MIN_LOG_LEVEL": "3"},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                for i in range(processes)]

@@ -17,7 +17,8 @@ import pytest
 
 import attention_xai  # noqa: F401
 from attention_xai.artifacts import ExperimentPaths
-from attention_xai.cluster import Cluster, ClusterError, cluster_from_environment, rendezvous
+from attention_xai.cluster import (Cluster, ClusterError, cluster_from_environment, loopback_settings,
+                                   rendezvous)
 from attention_xai.errors import ConfigError
 from attention_xai.models import load_classifier
 from attention_xai.training import train_experiment
@@ -55,18 +56,9 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def cluster_env(index: int, ports: list[int]) -> dict:
-    """The settings of worker `index` in a loopback cluster, for the engine under test."""
-    if BACKEND == "tensorflow":
-        workers = [f"127.0.0.1:{port}" for port in ports]
-        return {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
-    return {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{ports[0]}",
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": str(len(ports)), "KERAS_DISTRIBUTION_PROCESS_ID": str(index)}
-
-
 def start_worker(index: int, ports: list[int], root: Path, *extra: str) -> subprocess.Popen:
     (root / "tmp").mkdir(exist_ok=True)
-    env = {**os.environ, **cluster_env(index, ports), "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3",
+    env = {**os.environ, **loopback_settings(BACKEND, ports, index), "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "TMPDIR": str(root / "tmp")}
     return subprocess.Popen([sys.executable, "-m", "attention_xai", "train", str(root / "mw.py"), "--distribute",
                              "--models-dir", str(root / "models"), "--reports-dir", str(root / "reports"),
