@@ -148,6 +148,12 @@ class TrainConfig:
             is not part of an experiment's identity (see `protocol`).
         early_stopping_patience: epochs without val_loss improvement before a phase ends.
         plateau_patience / plateau_factor / min_learning_rate: ReduceLROnPlateau on val_loss.
+        checks_per_epoch: how often per pass over the training digits the run validates,
+            lets ReduceLROnPlateau and early stopping act, and writes its checkpoint. With
+            k > 1 each Keras epoch is 1/k of a pass (a seeded shuffle of the pass cut into
+            k equal parts; the N mod k digits left over sit that pass out), so a schedule
+            of a few passes can still lower its learning rate several times. Phase.epochs
+            counts passes; the patiences and the history count checks.
     """
 
     phases: tuple[Phase, ...] = (Phase(epochs=5),)
@@ -162,6 +168,7 @@ class TrainConfig:
     plateau_patience: int = 1
     plateau_factor: float = 0.3
     min_learning_rate: float = 1e-6
+    checks_per_epoch: int = 1
 
     def __post_init__(self):
         _require(len(self.phases) > 0 and all(isinstance(p, Phase) for p in self.phases),
@@ -176,29 +183,49 @@ class TrainConfig:
         _require(self.early_stopping_patience >= 1, "early_stopping_patience must be >= 1")
         _require(self.plateau_patience >= 1, "plateau_patience must be >= 1")
         _require(0 < self.plateau_factor < 1, "plateau_factor must be in (0, 1)")
+        _require(isinstance(self.checks_per_epoch, int) and self.checks_per_epoch >= 1,
+                 "checks_per_epoch must be a positive integer")
 
     @property
     def epochs(self) -> int:
         return sum(p.epochs for p in self.phases)
 
+    @property
+    def checks(self) -> int:
+        """Keras epochs in all: every phase's passes times `checks_per_epoch`."""
+        return self.epochs * self.checks_per_epoch
+
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """One experiment: a model, how to train it, and the seed that makes it repeat."""
+    """One experiment: a model, how to train it, and the seed that makes it repeat.
+
+    Attributes:
+        method_params: this experiment's own defaults for the explain and counterfactual
+            methods, as {method: {parameter: value}}, for example a smaller search budget
+            on a quick model; `--set METHOD.KEY=VALUE` overrides them, and methods that do
+            not run ignore theirs. They change no trained model, so resuming, `--reuse` and
+            the comparison page's protocols disregard them.
+    """
 
     name: str = "experiment"
     model: ModelConfig = ModelConfig()
     training: TrainConfig = TrainConfig()
     seed: int = 0
     description: str = ""
+    method_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self):
         _require(isinstance(self.name, str) and self.name.replace("_", "").replace("-", "").isalnum(),
                  f"experiment name must be letters, digits, '_' or '-', got {self.name!r}")
         _require(isinstance(self.seed, int), "seed must be an integer")
+        _require(isinstance(self.method_params, Mapping)
+                 and all(isinstance(k, str) and isinstance(v, Mapping) for k, v in self.method_params.items()),
+                 "method_params must map method names to {parameter: value} dicts")
 
     def smoke(self) -> "ExperimentConfig":
-        """The same experiment at test size: 32x32 inputs, a few hundred digits, one epoch a phase."""
+        """The same experiment at test size: 32x32 inputs, a few hundred digits, one epoch a
+        phase, and the methods' own smoke budgets instead of the experiment's parameters."""
         training = dataclasses.replace(
             self.training,
             phases=tuple(dataclasses.replace(p, epochs=1) for p in self.training.phases),
@@ -208,7 +235,7 @@ class ExperimentConfig:
             test_limit=128,
         )
         model = dataclasses.replace(self.model, image_size=min(self.model.image_size, 32))
-        return dataclasses.replace(self, name=f"{self.name}_smoke", model=model, training=training)
+        return dataclasses.replace(self, name=f"{self.name}_smoke", model=model, training=training, method_params={})
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists)."""
@@ -221,12 +248,19 @@ class ExperimentConfig:
         return ExperimentConfig.from_dict(data).to_dict()
 
     @staticmethod
-    def protocol(data: Mapping[str, Any]) -> dict[str, Any]:
-        """What a recorded config trains, `normalized`, without the fields that do not change
-        the model a seed gives: name, seed, description, and whether it ran data-parallel."""
+    def trained(data: Mapping[str, Any]) -> dict[str, Any]:
+        """A recorded config, `normalized`, without what does not change the model it trains:
+        whether it ran data-parallel, and the stages' method parameters."""
         config = ExperimentConfig.normalized(data)
         config["training"].pop("distribute")
-        return {k: v for k, v in config.items() if k not in ("name", "seed", "description")}
+        config.pop("method_params")
+        return config
+
+    @staticmethod
+    def protocol(data: Mapping[str, Any]) -> dict[str, Any]:
+        """What a recorded config trains (`trained`), without the fields that do not change
+        the model a seed gives either: name, seed and description."""
+        return {k: v for k, v in ExperimentConfig.trained(data).items() if k not in ("name", "seed", "description")}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ExperimentConfig":

@@ -319,7 +319,7 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
 
     share = {"workers": cluster.size, "worker": cluster.index} if cluster else {}
     train_batches = DigitBatches(splits.x_train, splits.y_train, training.batch_size, shuffle=True, seed=config.seed,
-                                 replicas=replicas, **share)
+                                 replicas=replicas, parts=training.checks_per_epoch, **share)
     val_batches = DigitBatches(splits.x_val, splits.y_val, training.batch_size, replicas=replicas, **share)
     train_input, val_input = _engine_input(train_batches, cluster), _engine_input(val_batches, cluster)
     for index, phase in enumerate(training.phases):
@@ -342,10 +342,11 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
                          RunCheckpoint(ckpt, state, phase.name, (plateau, stopping))]
         if tensorboard:
             run_callbacks.append(keras.callbacks.TensorBoard(log_dir=str(paths.tensorboard)))
-        end = state["phase_start"] + phase.epochs
+        end = state["phase_start"] + phase.epochs * training.checks_per_epoch  # Keras epochs: checks
         if state["epochs_done"] < end:
-            log.info("%s: phase %r (trainable=%s), epochs %d-%d%s", config.name, phase.name, phase.trainable,
-                     state["epochs_done"] + 1, end, " (resumed)" if continuing else "")
+            checks = f" ({training.checks_per_epoch} checks per pass)" if training.checks_per_epoch > 1 else ""
+            log.info("%s: phase %r (trainable=%s), epochs %d-%d%s%s", config.name, phase.name, phase.trainable,
+                     state["epochs_done"] + 1, end, checks, " (resumed)" if continuing else "")
             tensorflow_workers = cluster is not None and cluster.engine == "tensorflow"
             repairs = _multi_worker_keras(model, train_batches) if tensorflow_workers else contextlib.nullcontext()
             with repairs:
@@ -357,15 +358,12 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
 
 
 def same_config(recorded, config: ExperimentConfig) -> bool:
-    """Whether a recorded config dict (metrics.json, a checkpoint) is `config`, fields it
-    predates taken at their defaults."""
+    """Whether a recorded config dict (metrics.json, a checkpoint) trains what `config` trains,
+    fields it predates taken at their defaults (see `ExperimentConfig.trained`)."""
     try:
-        recorded, current = ExperimentConfig.normalized(recorded), config.to_dict()
+        return ExperimentConfig.trained(recorded) == ExperimentConfig.trained(config.to_dict())
     except (ConfigError, TypeError, AttributeError):
         return False
-    for data in (recorded, current):  # data-parallel or not, the same training
-        data["training"].pop("distribute")
-    return recorded == current
 
 
 def _resume_or_start(config: ExperimentConfig, ckpt: Path) -> tuple[dict, keras.Model]:

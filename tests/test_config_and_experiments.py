@@ -65,6 +65,8 @@ def test_smoke_shrinks_any_experiment():
     (lambda: ModelConfig(image_size=16), "image_size"),
     (lambda: ModelConfig(head_dropout=1.5), "head_dropout"),
     (lambda: TrainConfig(batch_size=0), "batch_size"),
+    (lambda: TrainConfig(checks_per_epoch=0), "checks_per_epoch must be a positive integer"),
+    (lambda: TrainConfig(checks_per_epoch=2.5), "checks_per_epoch must be a positive integer"),
     (lambda: ExperimentConfig(name="bad name!"), "name"),
 ])
 def test_invalid_values_are_config_errors(build, message):

@@ -132,3 +132,25 @@ def test_worker_shares_put_together_are_the_whole_batch():
             assert len(shares[0][index][0]) == len(shares[1][index][0])  # equal halves, padding included
     with pytest.raises(ValueError, match="replicas must split among workers"):
         DigitBatches(images, labels, 16, replicas=3, workers=2, worker=0)
+
+
+def test_checks_per_epoch_cut_each_seeded_pass_into_equal_parts():
+    """With parts=4 the four epochs of a pass serve disjoint quarters of that pass's seeded
+    order (the 103 mod 4 = 3 digits left over sit it out), every epoch as long as the others;
+    the next pass draws a new order."""
+    images, labels = np.arange(103 * 784, dtype=np.uint8).reshape(103, 28, 28) % 251, np.arange(103) % 10
+    whole = DigitBatches(images, labels, 8, shuffle=True, seed=5)
+    parts = DigitBatches(images, labels, 8, shuffle=True, seed=5, parts=4)
+    assert len(parts) == 4  # ceil(25 / 8) batches for each quarter of 25 digits
+    first_pass = []
+    for epoch in range(4):
+        parts.set_epoch(epoch)
+        served = np.concatenate([parts[i][1] for i in range(len(parts))])
+        assert len(served) == 25
+        first_pass.append(parts._order)
+    assert np.array_equal(np.concatenate(first_pass), whole._order[:100])  # the pass's order, cut in four
+    parts.set_epoch(4)
+    whole.set_epoch(1)
+    assert np.array_equal(parts._order, whole._order[:25])  # epoch 4 starts the second pass
+    with pytest.raises(ValueError, match="cannot cut 3 digits into 4 parts"):
+        DigitBatches(images[:3], labels[:3], 8, parts=4)

@@ -19,6 +19,8 @@ pytestmark = pytest.mark.slow  # starts three training processes
 ROOT = Path(__file__).resolve().parent.parent
 
 # Augmentation (half the digits) and dropout: both random streams must resume where they were.
+# One pass checked twice (checks_per_epoch=2): the two Keras epochs are the pass's two halves,
+# so the kill lands in the second half and the resumed run must pick the same half again.
 EXPERIMENT = '''
 from attention_xai.config import AugmentConfig, ExperimentConfig, ModelConfig, Phase, TrainConfig
 
@@ -28,8 +30,8 @@ def config():
         model=ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (16, 32), "stem_stride": 2},
                           image_size=32, attention="cbam", head_dropout=0.2,
                           augment=AugmentConfig(probability=0.5)),
-        training=TrainConfig(phases=(Phase(2, 3e-3),), batch_size=32, validation_size=64, train_limit=1024,
-                             test_limit=128, plateau_patience=1, plateau_factor=0.5),
+        training=TrainConfig(phases=(Phase(1, 3e-3),), batch_size=32, validation_size=64, train_limit=2048,
+                             test_limit=128, plateau_patience=1, plateau_factor=0.5, checks_per_epoch=2),
         seed=3,
     )
 '''

@@ -128,8 +128,10 @@ def test_phases_freeze_then_fine_tune(mnist, paths):
     from attention_xai.config import Phase
 
     base = tiny_experiment()
+    # Each phase one pass, checked twice (checks_per_epoch): two history rows per phase.
     config = dataclasses.replace(base, training=dataclasses.replace(
-        base.training, phases=(Phase(1, 1e-3, "head", "head"), Phase(1, 1e-4, 4, "fine_tune"))))
+        base.training, phases=(Phase(1, 1e-3, "head", "head"), Phase(1, 1e-4, 4, "fine_tune")), checks_per_epoch=2))
     result = train_experiment(config, mnist, paths, verbose=0)
-    assert [(r["phase"], r["learning_rate"]) for r in result.history] == [("head", pytest.approx(1e-3)),
-                                                                          ("fine_tune", pytest.approx(1e-4))]
+    assert [(r["phase"], r["learning_rate"]) for r in result.history] == [("head", pytest.approx(1e-3))] * 2 + [
+        ("fine_tune", pytest.approx(1e-4))] * 2
+    assert result.metrics["epochs"] == 4 and result.metrics["train_size"] == 1024

@@ -36,6 +36,11 @@ class DigitBatches(keras.utils.PyDataset):
             split evenly: a short last batch is padded with blank digits of weight 0 (batches
             are then (digits, labels, weights); metrics and gradients ignore the padding,
             predictions for it are trimmed by the caller). 1: no padding, no weights.
+        parts: cut every pass into this many Keras epochs (`TrainConfig.checks_per_epoch`):
+            epoch e serves part e mod `parts` of pass e // `parts`, whose order is drawn from
+            (seed, pass); each part holds N // `parts` digits, so every epoch has the same
+            number of batches and the N mod `parts` digits at the end of a pass's order
+            sit that pass out. 1: an epoch is a pass.
         workers, worker: in a multi-worker run (several processes), this process's share of
             every batch: each (padded) batch of `batch_size` digits is cut into `workers`
             equal consecutive parts and part `worker` is served, so the order of the whole
@@ -43,22 +48,27 @@ class DigitBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, images, labels, batch_size: int, *, shuffle: bool = False, seed: int = 0, epoch: int = 0,
-                 replicas: int = 1, workers: int = 1, worker: int = 0):
+                 replicas: int = 1, workers: int = 1, worker: int = 0, parts: int = 1):
         super().__init__()
+        if parts < 1 or parts > len(images):
+            raise ValueError(f"cannot cut {len(images)} digits into {parts} parts")
         if workers < 1 or not 0 <= worker < workers or replicas % workers:
             raise ValueError(f"worker {worker} of {workers} with {replicas} replicas: replicas must split among workers")
         self.images, self.labels = images, np.asarray(labels, dtype=np.int32)
         self.batch_size, self.shuffle, self.seed, self.replicas = batch_size, shuffle, seed, replicas
-        self.workers, self.worker = workers, worker
+        self.workers, self.worker, self.parts = workers, worker, parts
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
         n = len(self.images)
-        self._order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
+        passed, part = divmod(epoch, self.parts)
+        order = np.random.default_rng([self.seed, passed]).permutation(n) if self.shuffle else np.arange(n)
+        size = n // self.parts
+        self._order = order if self.parts == 1 else order[part * size:(part + 1) * size]
 
     def __len__(self) -> int:
-        return -(-len(self.images) // self.batch_size)
+        return -(-(len(self.images) // self.parts) // self.batch_size)
 
     def __getitem__(self, index: int):
         rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])

@@ -17,7 +17,7 @@ def drawn(values, digits: int = 6) -> list[float]:
     return [float(f"{float(v):.{digits}g}") for v in values]
 
 
-def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
+def plot_training_curves(history: Sequence[dict], title: str = "", checks_per_epoch: int = 1) -> Figure:
     """Loss, accuracy and learning rate per epoch, training against validation.
 
     The values are rounded before drawing, and the learning rate's logarithm comes from
@@ -27,10 +27,12 @@ def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
     Args:
         history: rows with epoch, loss, accuracy, val_loss, val_accuracy, learning_rate
             (and optionally phase), as in history.csv.
+        checks_per_epoch: history rows per pass over the training digits (the run's
+            `TrainConfig.checks_per_epoch`); the x axis counts passes either way.
     """
     fig = Figure(figsize=(12, 3.6), layout="constrained")
     axes = fig.subplots(1, 3)
-    epochs = np.array([int(r["epoch"]) + 1 for r in history])
+    epochs = np.array([(int(r["epoch"]) + 1) / checks_per_epoch for r in history])
     for ax, key, label in ((axes[0], "loss", "cross-entropy"), (axes[1], "accuracy", "accuracy")):
         for prefix, style in (("", "o-"), ("val_", "s--")):
             values = drawn(r[prefix + key] for r in history if r.get(prefix + key) not in (None, ""))
@@ -55,9 +57,9 @@ def plot_training_curves(history: Sequence[dict], title: str = "") -> Figure:
     for i in range(1, len(phases)):
         if phases[i] != phases[i - 1]:
             for ax in axes:
-                ax.axvline(epochs[i] - 0.5, color="grey", ls=":", lw=1)
+                ax.axvline(epochs[i] - 0.5 / checks_per_epoch, color="grey", ls=":", lw=1)
     for ax in axes:
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.get_major_locator().set_params(integer=checks_per_epoch == 1)
     if title:
         fig.suptitle(title)
     return fig

@@ -85,7 +85,8 @@ def write_training_report(paths: ExperimentPaths) -> Path:
                  for k, (a, row) in enumerate(zip(metrics["per_class_accuracy"], metrics["confusion_matrix"]))]
     write_csv(out / "summary.csv", summary)
     write_csv(out / "per_class_accuracy.csv", per_class)
-    save_figure(plot_training_curves(history, title=paths.name), out / "training_curves")
+    checks = metrics.get("config", {}).get("training", {}).get("checks_per_epoch", 1)
+    save_figure(plot_training_curves(history, title=paths.name, checks_per_epoch=checks), out / "training_curves")
     save_figure(plot_confusion_matrix(metrics["confusion_matrix"],
                                       title=f"{paths.name}: test confusion matrix"), out / "confusion_matrix")
     headline = [(key, value) for key, value in summary[0].items()]
