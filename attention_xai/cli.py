@@ -204,17 +204,25 @@ def _set_args(parser: argparse.ArgumentParser) -> None:
                              "unknown names and values of the wrong type are errors")
 
 
-def _set_params(args, ran: list[str]) -> dict[str, dict[str, str]]:
-    """--set entries by method; ConfigError for an entry whose method does not run."""
+def _set_params(args, ran: list[str]) -> dict[str, dict]:
+    """Parameters by method: the experiment's own (`ExperimentConfig.method_params`, none for
+    --model), overridden by --set; ConfigError for a --set entry whose method does not run,
+    or an experiment that names no method."""
     from attention_xai.explain import ATTRIBUTIONS
     from attention_xai.explain.counterfactual import COUNTERFACTUALS
     from attention_xai.params import parse_set_options
 
-    params = parse_set_options(args.set, [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()])
-    unused = [name for name in params if name not in ran]
+    names = [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()]
+    given = parse_set_options(args.set, names)
+    unused = [name for name in given if name not in ran]
     if unused:
         raise ConfigError(f"--set names {unused[0]!r}, which is not among the methods run ({', '.join(ran)})")
-    return params
+    own = {} if getattr(args, "model", None) is not None else _config(args).method_params
+    unknown = [name for name in own if name not in names]
+    if unknown:
+        raise ConfigError(f"the experiment's method_params name {unknown[0]!r}, which is not a method; "
+                          f"valid: {', '.join(names)}")
+    return {name: {**own.get(name, {}), **given.get(name, {})} for name in ran if name in own or name in given}
 
 
 def _target_rule(text: str):

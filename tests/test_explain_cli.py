@@ -138,3 +138,30 @@ def test_the_report_says_how_the_digits_were_chosen(trained, tmp_path, mnist):
                  "--methods", "gradcam", "--no-metrics"]) == 0
     texts = " ".join(section.get("text", "") for section in attribution_sections(out))
     assert "Your own images" in texts
+
+
+OWN_PARAMS = '''
+import dataclasses
+
+from conftest import tiny_experiment
+
+
+def config():
+    return dataclasses.replace(tiny_experiment(epochs=1), method_params=%r)
+'''
+
+
+def test_an_experiments_own_method_params_are_defaults_that_set_overrides(trained, tmp_path, capsys):
+    """The experiment file's method_params reach the method (a quick model can carry smaller
+    budgets); --set still wins, and a method the experiment names wrongly is a one-line error."""
+    experiment = tmp_path / "tiny.py"
+    experiment.write_text(OWN_PARAMS % {"occlusion": {"window": 7, "stride": 4}, "lime": {"num_samples": 10}})
+    common = ["--models-dir", str(trained.models_root), "--good", "1", "--bad", "1", "--methods", "occlusion",
+              "--no-metrics"]
+    assert main(["explain", str(experiment), "--out", str(tmp_path / "a"), *common]) == 0
+    assert main(["explain", str(experiment), "--out", str(tmp_path / "b"), "--set", "occlusion.window=5", *common]) == 0
+    params = [load_explanations(tmp_path / folder)[1][0].params for folder in ("a", "b")]
+    assert [(p["window"], p["stride"]) for p in params] == [(7, 4), (5, 4)]
+    experiment.write_text(OWN_PARAMS % {"occlusionn": {"window": 7}})
+    assert "method_params name 'occlusionn', which is not a method" in _one_line_error(
+        capsys, ["explain", str(experiment), "--out", str(tmp_path / "c"), *common])
