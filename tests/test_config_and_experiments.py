@@ -19,6 +19,32 @@ def test_every_experiment_loads_and_is_valid():
         assert config.name == name
         check_model_config(config.model)
         assert config.smoke().training.epochs == len(config.training.phases)
+        assert config.smoke().method_params == {}
+        _check_method_params(config)
+
+
+def _check_method_params(config):
+    """Every parameter an experiment gives its methods is a parameter of that method, of its type."""
+    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+    from attention_xai.params import resolve_params
+
+    for name, given in config.method_params.items():
+        if name in COUNTERFACTUALS.names():
+            resolve_params(name, COUNTERFACTUALS.get(name).defaults, given)
+        else:
+            ATTRIBUTIONS.get(name).from_text(given)
+
+
+def test_the_quick_experiment_carries_a_smaller_growing_spheres_budget():
+    quick = load_experiment("quick")
+    assert quick.method_params == {"growing_spheres": {"samples": 250}}
+    _check_method_params(quick)
+    # Its own parameters are not what the model is: resume and --reuse still match the committed run.
+    assert ExperimentConfig.trained(quick.to_dict()) == ExperimentConfig.trained(
+        dataclasses.replace(quick, method_params={}).to_dict())
+    with pytest.raises(ConfigError, match="unknown parameter 'sample' for growing_spheres"):
+        _check_method_params(dataclasses.replace(quick, method_params={"growing_spheres": {"sample": 250}}))
 
 
 def test_seed_configurations_exist_with_imagenet_and_from_scratch_variants():
