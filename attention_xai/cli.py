@@ -480,7 +480,7 @@ def _attribution_methods(args, ran: list[str] | None = None) -> dict:
     return {name: ATTRIBUTIONS.get(name).from_text(params.get(name, {}), seed=args.seed) for name in names}
 
 
-def _explain(args, model, images, labels, out_dir: Path, methods: dict, arrays_dir: Path | None = None) -> Path:
+def _explain(args, model, images, labels, out_dir: Path, methods: dict, arrays_dir: Path | None = None):
     from attention_xai.explain.analysis import analyse
     from attention_xai.reporting.attribution_report import write_attribution_report
 
@@ -492,7 +492,7 @@ def _explain(args, model, images, labels, out_dir: Path, methods: dict, arrays_d
     write_attribution_report(analysis, out_dir, arrays_dir)
     log.info("explain: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.explanations),
              time.perf_counter() - started, out_dir)
-    return out_dir
+    return analysis
 
 
 SMOKE_POOL = 512
@@ -633,7 +633,7 @@ def _cfrl_directory(args) -> Path:
 
 
 def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: dict, target,
-                     arrays_dir: Path | None = None) -> Path:
+                     arrays_dir: Path | None = None, explained=None) -> Path:
     from attention_xai.data import to_model_input
     from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
     from attention_xai.models.autoencoder import load_autoencoders
@@ -656,7 +656,7 @@ def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: 
     analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=args.good, bad=args.bad,
                                        rule=args.rule, per_class=args.per_class, target=target, seed=args.seed,
                                        autoencoders=autoencoders, training_digits=to_model_input(data.x_train),
-                                       judges=judges)
+                                       judges=judges, explained=explained)
     write_counterfactual_report(analysis, out_dir, arrays_dir)
     log.info("counterfactual: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.results),
              time.perf_counter() - started, out_dir)
@@ -844,10 +844,11 @@ def cmd_run(args):
             model = load_classifier(paths.model)
         else:
             model = _train(args, config, data).model
-        _explain(args, model, images, labels, paths.report_dir / "attributions", methods,
-                 paths.model_dir / "attributions")
+        explained = _explain(args, model, images, labels, paths.report_dir / "attributions", methods,
+                             paths.model_dir / "attributions")
+        # The overlap columns reuse the maps just made (the same digits, towards the predicted class).
         _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto",
-                         paths.model_dir / "counterfactuals")
+                         paths.model_dir / "counterfactuals", explained)
         log.info("report: %s", write_training_report(paths))
 
 

@@ -160,7 +160,10 @@ def test_bfc_allocator_is_the_default_and_can_be_turned_off(given, expected):
 
 def test_the_gpu_runner_names_every_seed_configuration_and_runs_one(tmp_path, monkeypatch, capsys):
     """experiments/gpu_runner.py: the three seed backbones and the 224x224 ablation, each a
-    real experiment; one of them run for real (shrunk) writes its artifacts and summary."""
+    real experiment; a run started the way it starts them (a `train` process with the
+    module override and --name) writes its artifacts and summary. That run is a tiny
+    experiment: the runner's own smoke-sized MobileNetV2 cost 94 s here, and MobileNetV2's
+    training step is in tests/backend/test_any_backend.py."""
     import importlib.util
 
     from attention_xai.experiment import load_experiment
@@ -177,10 +180,14 @@ def test_the_gpu_runner_names_every_seed_configuration_and_runs_one(tmp_path, mo
     lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
     assert len(lines) == 7 and all("--precision mixed_bfloat16" in line for line in lines)
     monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    tiny = tmp_path / "tiny.py"
+    tiny.write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+                    "from conftest import tiny_experiment\n\n\ndef config():\n    return tiny_experiment(epochs=1)\n")
+    monkeypatch.setattr(runner, "runs", lambda: [("tiny-se", [str(tiny), "--attention", "se"])])
     summary = tmp_path / "runs.json"
-    code = runner.main(["--only", "seed_mobilenetv2_cbam_scratch-se", "--smoke", "--precision", "float32",
-                        "--models-dir", str(tmp_path / "models"), "--summary", str(summary)])
+    code = runner.main(["--only", "tiny-se", "--precision", "float32", "--models-dir", str(tmp_path / "models"),
+                        "--summary", str(summary)])
     rows = json.loads(summary.read_text())
-    assert code == 0 and [r["run"] for r in rows] == ["seed_mobilenetv2_cbam_scratch-se"] and rows[0]["exit_code"] == 0
-    metrics = json.loads((tmp_path / "models" / "seed_mobilenetv2_cbam_scratch-se" / "metrics.json").read_text())
+    assert code == 0 and [r["run"] for r in rows] == ["tiny-se"] and rows[0]["exit_code"] == 0
+    metrics = json.loads((tmp_path / "models" / "tiny-se" / "metrics.json").read_text())
     assert metrics["config"]["model"]["attention"] == "se" and rows[0]["test_accuracy"] == metrics["test_accuracy"]

@@ -290,3 +290,26 @@ def test_seed_loop_gives_the_answers_of_the_studys_eager_loop(classifier, cases)
     assert result.valid.any()
     np.testing.assert_array_equal(result.valid, np.isfinite(expected).all(axis=(1, 2, 3)))
     np.testing.assert_allclose(result.counterfactuals[result.valid], expected[result.valid], atol=1e-3)
+
+
+def test_the_overlap_reuses_the_explain_stages_maps_of_the_same_digits(classifier, mnist, autoencoders_dir):
+    """`run` hands the explain stage's analysis to the counterfactual stage: maps of the same
+    digits towards the predicted classes are taken as they are, not computed again; maps of
+    other digits are not taken."""
+    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.explain.analysis import analyse
+    from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
+
+    pool, labels = to_model_input(mnist.x_test[:200]), mnist.y_test[:200]
+    maps = {name: ATTRIBUTIONS.get(name)(seed=0) for name in ("gradcam", "occlusion")}
+    search = {"gradient": _method("gradient", autoencoders_dir)}
+
+    def overlap(explained, good):
+        return analyse_counterfactuals(classifier, pool, labels, methods=search, good=good, bad=1,
+                                       overlap_methods=["gradcam", "occlusion"], explained=explained).attributions
+
+    explained = analyse(classifier, pool, labels, methods=maps, good=1, bad=1, metrics=False)
+    assert all(a is e for a, e in zip(overlap(explained, 1), explained.explanations))
+    others = overlap(explained, 2)  # three digits now: the two explained maps do not fit
+    assert len(others) == 2 and not any(a is e for a, e in zip(others, explained.explanations))
+    assert others[0].maps.shape[0] == 3

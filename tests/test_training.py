@@ -85,25 +85,6 @@ def test_an_interrupted_run_resumes_from_the_last_finished_epoch(mnist, paths, c
     assert result.metrics["epochs"] == 3 and paths.model.exists()
 
 
-def test_resuming_matches_an_uninterrupted_run(mnist, tmp_path):
-    """In one process (tests/test_resume.py kills a real one): augmentation and dropout draw
-    from streams that a `.keras` checkpoint restarts; the run state puts them back."""
-    import dataclasses
-
-    from attention_xai.config import AugmentConfig
-
-    config = tiny_experiment(epochs=2)
-    config = dataclasses.replace(config, model=dataclasses.replace(
-        config.model, augment=AugmentConfig(probability=0.5), head_dropout=0.2))
-    whole = train_experiment(config, mnist, ExperimentPaths("whole", tmp_path), verbose=0)
-    split_paths = ExperimentPaths("split", tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        train_experiment(config, mnist, split_paths, verbose=0, callbacks=[Interrupt(after=0)])
-    resumed = train_experiment(config, mnist, split_paths, verbose=0)
-    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in whole.history]
-    assert all(np.array_equal(x, y) for x, y in zip(resumed.model.get_weights(), whole.model.get_weights()))
-
-
 def test_a_different_config_does_not_resume_silently(mnist, paths):
     with pytest.raises(KeyboardInterrupt):
         train_experiment(tiny_experiment(epochs=2), mnist, paths, verbose=0, callbacks=[Interrupt(after=0)])

@@ -67,7 +67,8 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
                             good: int = 4, bad: int = 4, rule: str = "confident", per_class: bool = False,
                             target: str | int = "auto", seed: int = 0, autoencoders=None,
                             training_digits: np.ndarray | None = None, overlap_methods: Sequence[str] | None = None,
-                            judges: Mapping | None = None, batch_size: int = 256) -> CounterfactualAnalysis:
+                            judges: Mapping | None = None, batch_size: int = 256,
+                            explained=None) -> CounterfactualAnalysis:
     """GOOD/BAD selection, targets, counterfactuals of every method, and their metrics.
 
     Args:
@@ -84,6 +85,9 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
         judges: name -> independent classifier (see `models/judges.py`), called only after
             every search has finished, to measure what each counterfactual means to a
             classifier that took no part in finding it (None: those columns are left out).
+        explained: the explain stage's `Analysis` of the same model, if it ran (`run` hands
+            it over): its maps serve the overlap columns when they explain exactly these
+            digits towards the predicted classes, instead of being computed again.
     """
     images = check_images(images)
     probabilities = predict_in_batches(model, images, batch_size)
@@ -102,7 +106,8 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
         results.append(method.generate(model, chosen, targets))
         r = results[-1]
         log.info("counterfactual: %s: %d/%d valid in %.1f s", name, r.valid.sum(), len(r.valid), r.seconds.sum())
-    attributions = _attributions(model, chosen, samples.predictions, overlap_methods, seed)
+    attributions = _attributions(model, chosen, samples.predictions, overlap_methods, seed,
+                                 _reusable(explained, chosen, samples.predictions))
     analysis = CounterfactualAnalysis(images=chosen, samples=samples, targets=targets,
                                       target_rule=str(target), results=results, attributions=attributions)
     per_digit, summary = measure(model, analysis, autoencoders, training_digits, judges, batch_size)
@@ -111,9 +116,22 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
     return analysis
 
 
-def _attributions(model, images, classes, names, seed) -> list[Explanation]:
+def _reusable(explained, images, classes) -> dict[str, Explanation]:
+    """The explain stage's maps by method, when they are of `images` towards `classes`."""
+    if explained is None or not np.array_equal(explained.images, images):
+        return {}
+    return {e.method: e for e in explained.explanations if np.array_equal(e.targets, classes)}
+
+
+def _attributions(model, images, classes, names, seed, ready: Mapping[str, Explanation]) -> list[Explanation]:
     out = []
-    for name in (ATTRIBUTIONS.names() if names is None else names):
+    names = ATTRIBUTIONS.names() if names is None else names
+    if ready:
+        log.info("counterfactual: overlap with the explain stage's maps of %s", ", ".join(n for n in names if n in ready))
+    for name in names:
+        if name in ready:
+            out.append(ready[name])
+            continue
         method = ATTRIBUTIONS.get(name)(seed=seed)
         try:
             out.append(method.explain(model, images, classes))
