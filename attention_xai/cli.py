@@ -207,7 +207,7 @@ def _set_args(parser: argparse.ArgumentParser) -> None:
 def _set_params(args, ran: list[str]) -> dict[str, dict]:
     """Parameters by method: the experiment's own (`ExperimentConfig.method_params`, none for
     --model), overridden by --set; ConfigError for a --set entry whose method does not run,
-    or an experiment that names no method."""
+    or an experiment whose method_params name a method that does not exist."""
     from attention_xai.explain import ATTRIBUTIONS
     from attention_xai.explain.counterfactual import COUNTERFACTUALS
     from attention_xai.params import parse_set_options

@@ -190,11 +190,6 @@ class TrainConfig:
     def epochs(self) -> int:
         return sum(p.epochs for p in self.phases)
 
-    @property
-    def checks(self) -> int:
-        """Keras epochs in all: every phase's passes times `checks_per_epoch`."""
-        return self.epochs * self.checks_per_epoch
-
 
 @dataclass(frozen=True)
 class ExperimentConfig:
