@@ -7,8 +7,8 @@ import pytest
 from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (area_under_curve, average_drop_and_increase, deletion_auc, gini,
                                                   insertion_auc, perturbation_curve)
-from attention_xai.evaluate.sanity import (DEAD_BELOW, PASS_BELOW, cascading_randomization, output_spread,
-                                          passes_sanity_check, sanity_verdict)
+from attention_xai.evaluate.sanity import (DEAD_BELOW, PASS_BELOW, cascade_for_methods, cascading_randomization,
+                                          output_spread, passes_sanity_check, sanity_verdict)
 from attention_xai.explain import ATTRIBUTIONS, Attribution, Explanation, Passes
 from attention_xai.explain.samples import select_samples
 from attention_xai.models import build_classifier
@@ -194,6 +194,18 @@ def test_randomization_check_separates_weight_dependent_methods(model, digits):
     _, done, _, total = grad_rows[-1]["randomized"].split()
     assert len(grad_rows) == 3 and done == total  # the last row has every weighted layer randomised
     assert grad_rows[-1]["output_spread"] > DEAD_BELOW and sanity_verdict(grad_rows) == "pass"
+
+
+@pytest.mark.slow
+def test_methods_checked_together_get_the_rows_each_gets_alone(model, digits):
+    """The randomised copies are shared by the methods of one check: sharing must not
+    change what any method's cascade reports."""
+    targets = model.predict(digits[:2], verbose=0).argmax(axis=1)
+    methods = {"gradcam": ATTRIBUTIONS.get("gradcam")(), "image": ImageAsMap()}
+    together = cascade_for_methods(model, methods, digits[:2], targets, seed=2)
+    assert together == {name: cascading_randomization(model, m, digits[:2], targets, seed=2)
+                        for name, m in methods.items()}
+    assert together["gradcam"][-1]["spearman"] < together["image"][-1]["spearman"]
 
 
 def _deep_normalised_model(blocks: int = 6) -> keras.Model:

@@ -13,7 +13,7 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (average_drop_and_increase, deletion_auc, gini, insertion_auc,
                                                   rank_correlation)
 from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
-from attention_xai.evaluate.sanity import cascading_randomization, sanity_verdict
+from attention_xai.evaluate.sanity import cascade_for_methods, sanity_verdict
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.models.classifier import attention_maps
 from attention_xai.explain.samples import Samples, pool_samples
@@ -131,13 +131,15 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         uninformative_note = (f"not measured: the attention map is uninformative for every digit (relative range "
                               f"{np.mean(attention.params['dynamic_range']):.3f} on average < {RANGE_THRESHOLD})")
     sanity_rows = slice(0, min(sanity_digits, len(chosen)))
+    checked = {e.method: methods[e.method] for e in explanations if not (e is attention and uninformative_note)}
+    cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed)
+                if checked else {})
     for e in explanations:
-        if e is attention and uninformative_note:
+        if e.method not in cascades:
             analysis.sanity.append({"method": e.method, "verdict": uninformative_note})
             continue
-        rows = cascading_randomization(model, methods[e.method], chosen[sanity_rows], targets[sanity_rows], seed=seed)
-        verdict = sanity_verdict(rows)
-        for row in rows:
+        verdict = sanity_verdict(cascades[e.method])
+        for row in cascades[e.method]:
             analysis.sanity.append({"method": e.method, **row, "verdict": verdict})
     if attention is not None:
         for e in explanations:
