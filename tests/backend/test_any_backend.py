@@ -56,12 +56,13 @@ def test_every_module_trains_with_augmentation_and_exports(attention, mnist, tmp
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(digits[:4])), expected, atol=1e-5)
 
 
-# EfficientNetB0 and DenseNet121 pass too but take minutes to compile on JAX with 2 cores
-# (README: checked by hand); the suite keeps the three that compile in seconds. On TensorFlow
-# MobileNetV2 (the 224x224 CPU protocol's backbone) and VGG16: ResNet50's layers (convolution,
-# batch normalisation, residual addition) are the ones MobileNetV2 trains through, and its
-# TensorFlow graph took 54 s to build for one step.
-STEP_BACKBONES = ["MobileNetV2", "ResNet50", "VGG16"] if BACKEND != "tensorflow" else ["MobileNetV2", "VGG16"]
+# One keras.applications backbone per backend is what a backend can break: MobileNetV2 (the
+# 224x224 CPU protocol's backbone, and the GPU runner's on JAX) has the convolution, batch
+# normalisation, depthwise and residual layers the other backbones are built from. TensorFlow
+# also trains VGG16 (10 s there). ResNet50 (45 s on JAX, a 54 s graph build on TensorFlow),
+# EfficientNetB0 and DenseNet121 (minutes to compile on 2 cores) pass the same test: README,
+# checked by hand.
+STEP_BACKBONES = ["MobileNetV2"] if BACKEND != "tensorflow" else ["MobileNetV2", "VGG16"]
 
 
 @pytest.mark.parametrize("backbone", STEP_BACKBONES)
