@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-from attention_xai.models import build_classifier, load_classifier
+from attention_xai.models import backbone_layers, build_classifier, load_classifier
 from attention_xai.models.classifier import replace_keras_resizing
-from conftest import tiny_model_config
+from conftest import max_abs_diff, tiny_model_config
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
 
@@ -28,17 +28,26 @@ def _assert_plain_call_is_inference(model, digits):
 
 @pytest.mark.parametrize("backbone, attention", CASES)
 def test_saved_and_reloaded_model_under_a_plain_call(backbone, attention, digits, tmp_path):
+    """Also the full-size backbones' save/reload round trip (it was a test of its own in
+    test_backbones.py, building and saving each backbone a second time)."""
     kwargs = {} if backbone == "small_cnn" else {"backbone_kwargs": {}}
     config = tiny_model_config(backbone=backbone, attention=attention, image_size=32, **kwargs)
     model = build_classifier(config)
+    # The backbone's layers are in the classifier's own graph, not hidden in a nested model.
+    assert not any(isinstance(layer, keras.Model) for layer in model.layers)
+    assert len(backbone_layers(model)) > 5
     # Moving statistics far from a batch's own, so a training-mode call would show.
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.moving_mean.assign(np.full(layer.moving_mean.shape, 0.3, "float32"))
             layer.moving_variance.assign(np.full(layer.moving_variance.shape, 2.0, "float32"))
+    expected = keras.ops.convert_to_numpy(model(digits[:8], training=False))
     path = tmp_path / "model.keras"
     model.save(path)
-    _assert_plain_call_is_inference(keras.saving.load_model(path), digits[:8])
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert max_abs_diff(keras.ops.convert_to_numpy(loaded(digits[:8], training=False)), expected) == 0.0
+    np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
+    _assert_plain_call_is_inference(loaded, digits[:8])
 
 
 def test_files_that_resize_with_keras_resizing_are_repaired(digits):
