@@ -12,14 +12,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from attention_xai.evaluate.counterfactual import L0_THRESHOLD
-from attention_xai.reporting.attribution import UNSIGNED_CMAP
+from attention_xai.reporting.attribution import UNSIGNED_CMAP, bare
 
 CHANGE_CMAP = "bwr"
-
-
-def _bare(ax):
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _change(ax, delta: np.ndarray):
@@ -71,9 +66,10 @@ def plot_counterfactual_rows(digits: np.ndarray, counterfactuals: np.ndarray, va
                     axes[i, 3].contour(changed.astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
             axes[i, 3].set_title("Grad-CAM, change outlined", fontsize=7)
     for ax in axes.flat:
-        _bare(ax)
+        bare(ax)
     if method:
-        fig.suptitle(f"{method}: original | counterfactual | change (red: ink added, blue: removed)", fontsize=9)
+        # Two lines: with the judges' verdict the title is wider than four panels.
+        fig.suptitle(f"{method}\noriginal | counterfactual | change (red: ink added, blue: removed)", fontsize=9)
     return fig
 
 
@@ -111,7 +107,7 @@ def plot_method_grid(digits: np.ndarray, results: Sequence[dict], row_titles: Se
             head = r["method"] + (f"\n{_wrap(r['verdict'])}" if r.get("verdict") else "")
             top[j].set_title(f"{head}\n{label}" if i == 0 else label, fontsize=6)
     for ax in axes.flat:
-        _bare(ax)
+        bare(ax)
     fig.suptitle("Counterfactuals by method (second row: change, red ink added, blue removed)", fontsize=9)
     return fig
 
@@ -163,7 +159,7 @@ def plot_bad_digits(digits: np.ndarray, attribution: np.ndarray, attribution_nam
                 ax.set_facecolor("#eeeeee")
         axes[i, 2].set_title(f"-> {cf_classes[i]}" if valid[i] else "not found", fontsize=7)
     for ax in axes.flat:
-        _bare(ax)
+        bare(ax)
     fig.suptitle(f"Misclassified digits: where the model looked, and what {method} changed to make it read the "
                  f"true class\n({verdict}; cyan: the changed pixels)", fontsize=8)
     return fig
