@@ -15,9 +15,9 @@ SIGNED_CMAP, UNSIGNED_CMAP = "RdBu_r", "inferno"
 
 def bare(ax) -> None:
     """An image panel without ticks or tick labels. The axis objects are hidden rather than
-    given empty tick lists: the same picture, drawn and saved about a third faster (a figure
-    of 32 panels: 3.1 -> 2.2 s on the AVX2 machine). An x label set before (a panel's note)
-    keeps its axis, without ticks."""
+    given empty tick lists: the same picture, and the quick model's counterfactual figures
+    drew in 0.90x the time (the attribution grid: no difference; experiments/bench_figures.py,
+    AVX2). An x label set before (a panel's note) keeps its axis, without ticks."""
     if ax.get_xlabel():
         ax.set_xticks([])
     else:
