@@ -103,6 +103,9 @@ class ModelConfig:
         _require(isinstance(self.attention_after, tuple), "attention_after must be a tuple of layer names")
 
 
+ANNEALS = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class Phase:
     """A stretch of training with one optimizer setting.
@@ -112,16 +115,21 @@ class Phase:
         learning_rate: Adam's starting rate (ReduceLROnPlateau lowers it).
         trainable: which layers learn (see `Trainable`); attention and head always do.
         name: label in the history and logs.
+        anneal: "constant" keeps the rate until ReduceLROnPlateau lowers it; "cosine" also
+            follows half a cosine from `learning_rate` towards zero over the phase's checks
+            (set at the start of each check), with ReduceLROnPlateau's cuts on top.
     """
 
     epochs: int
     learning_rate: float = 1e-3
     trainable: Trainable = "all"
     name: str = "train"
+    anneal: str = "constant"
 
     def __post_init__(self):
         _require(isinstance(self.epochs, int) and self.epochs > 0, f"phase epochs must be a positive integer, got {self.epochs!r}")
         _require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate!r}")
+        _require(self.anneal in ANNEALS, f"anneal must be one of {', '.join(ANNEALS)}, got {self.anneal!r}")
         check_trainable(self.trainable)
 
 

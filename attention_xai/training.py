@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -71,11 +72,40 @@ class _Resumable:
 
 
 class ResumableReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
-    STATE_KEYS = ("best", "wait", "cooldown_counter")
+    """ReduceLROnPlateau, resumable, on top of a phase's annealing.
+
+    With `anneal="cosine"` each check (Keras epoch) of the phase starts at
+    `learning_rate * scale * (1 + cos(pi * k / checks)) / 2` for its index k within the
+    phase, where `scale` is the product of the plateau's cuts so far. With "constant" the
+    rate is left to the plateau alone, as Keras' callback does it.
+    """
+
+    STATE_KEYS = ("best", "wait", "cooldown_counter", "scale")
+
+    def __init__(self, *, learning_rate: float, anneal: str = "constant", first_epoch: int = 0, checks: int = 1,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.learning_rate, self.anneal, self.first_epoch, self.checks = learning_rate, anneal, first_epoch, checks
+        self.scale = 1.0
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self._apply_pending()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.anneal == "cosine":
+            shape = 0.5 * (1.0 + math.cos(math.pi * (epoch - self.first_epoch) / self.checks))
+            self.model.optimizer.learning_rate = max(self.learning_rate * self.scale * shape, self.min_lr)
+
+    def on_epoch_end(self, epoch, logs=None):
+        before = self._rate()
+        super().on_epoch_end(epoch, logs)
+        after = self._rate()
+        if after < before:
+            self.scale *= after / before
+
+    def _rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 class ResumableEarlyStopping(_Resumable, keras.callbacks.EarlyStopping):
@@ -332,7 +362,9 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         plateau = ResumableReduceLROnPlateau(monitor=MONITOR, factor=training.plateau_factor,
                                              patience=training.plateau_patience, min_lr=training.min_learning_rate,
-                                             verbose=1 if verbose else 0)
+                                             verbose=1 if verbose else 0, learning_rate=phase.learning_rate,
+                                             anneal=phase.anneal, first_epoch=state["phase_start"],
+                                             checks=phase.epochs * training.checks_per_epoch)
         stopping = ResumableEarlyStopping(monitor=MONITOR, patience=training.early_stopping_patience,
                                           verbose=1 if verbose else 0)
         if continuing:

@@ -88,6 +88,7 @@ def test_smoke_shrinks_any_experiment():
     (lambda: Phase(epochs=0), "epochs"),
     (lambda: Phase(epochs=1, learning_rate=-1), "learning_rate"),
     (lambda: Phase(epochs=1, trainable="some"), "trainable"),
+    (lambda: Phase(epochs=1, anneal="cosin"), "anneal must be one of constant, cosine, got 'cosin'"),
     (lambda: ModelConfig(image_size=16), "image_size"),
     (lambda: ModelConfig(head_dropout=1.5), "head_dropout"),
     (lambda: TrainConfig(batch_size=0), "batch_size"),

@@ -116,3 +116,40 @@ def test_phases_freeze_then_fine_tune(mnist, paths):
     assert [(r["phase"], r["learning_rate"]) for r in result.history] == [("head", pytest.approx(1e-3))] * 2 + [
         ("fine_tune", pytest.approx(1e-4))] * 2
     assert result.metrics["epochs"] == 4 and result.metrics["train_size"] == 1024
+
+
+def test_cosine_annealing_takes_plateau_cuts_on_top_and_resumes_them():
+    """Each check of a cosine phase starts at rate x (product of the plateau's cuts) x the
+    cosine of its place in the phase; a callback restored from the saved state continues
+    with the same rates."""
+    import math
+
+    from attention_xai.training import ResumableReduceLROnPlateau
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+
+    def plateau(saved=None):
+        callback = ResumableReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=1e-6,
+                                              learning_rate=0.1, anneal="cosine", first_epoch=2, checks=4)
+        callback.set_model(model)
+        callback.restore(saved)
+        callback.on_train_begin()
+        return callback
+
+    def run(callback, epochs, losses):
+        rates = []
+        for epoch, loss in zip(epochs, losses):
+            callback.on_epoch_begin(epoch)
+            rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+            callback.on_epoch_end(epoch, {"val_loss": loss})
+        return rates
+
+    cosine = [0.5 * (1 + math.cos(math.pi * k / 4)) for k in range(4)]
+    # Validation loss worse at the second and third check: patience 1 cuts the rate in half after each.
+    whole = run(plateau(), [2, 3, 4, 5], [1.0, 2.0, 3.0, 0.5])
+    assert whole == pytest.approx([0.1 * cosine[0], 0.1 * cosine[1], 0.05 * cosine[2], 0.025 * cosine[3]], rel=1e-6)
+    first = plateau()
+    head = run(first, [2, 3], [1.0, 2.0])
+    tail = run(plateau(json.loads(json.dumps(first.state()))), [4, 5], [3.0, 0.5])
+    assert head + tail == pytest.approx(whole, rel=1e-6)
