@@ -51,12 +51,19 @@ def frozen_head_config(backbone: str, *, epochs: int = 4, weights: str | None = 
 
 ABLATION_MODULES = ("none", "se", "cbam", "pam", "gc")
 
+# The quick experiment's schedule until 2026-12-02 (12 passes at a constant 2e-3 under
+# ReduceLROnPlateau), which the ablation's and quick_cbam_plain's committed models were
+# trained with; the quick experiment itself now anneals over 8 passes (experiments/quick.py).
+QUICK_12_PASSES = TrainConfig(phases=(Phase(epochs=12, learning_rate=2e-3),), batch_size=128,
+                              plateau_patience=1, plateau_factor=0.5, early_stopping_patience=4)
+
 
 def ablation_config(attention: str) -> ExperimentConfig:
     """One cell of the attention ablation on the quick protocol: the quick experiment's
-    backbone, data, augmentation and schedule; only the module after the final feature map
-    changes (reduction 8 for every module; CBAM with its normalised spatial gate, as in
-    quick). The 'cbam' cell is the quick experiment itself."""
+    backbone, data and augmentation, with its 12-pass schedule (`QUICK_12_PASSES`); only
+    the module after the final feature map changes (reduction 8 for every module; CBAM with
+    its normalised spatial gate, as in quick). The 'cbam' cell is the quick model as it was
+    trained until 2026-12-02."""
     import dataclasses
 
     from attention_xai.experiment import load_experiment
@@ -66,7 +73,7 @@ def ablation_config(attention: str) -> ExperimentConfig:
     quick = load_experiment("quick")
     kwargs = {} if attention == "none" else {"reduction": 8, **({"spatial_norm": True} if attention == "cbam" else {})}
     model = dataclasses.replace(quick.model, attention=attention, attention_kwargs=kwargs)
-    return dataclasses.replace(quick, model=model,
+    return dataclasses.replace(quick, model=model, training=QUICK_12_PASSES,
                                description=f"Attention ablation on the quick protocol: small_cnn at 32x32 with "
                                            f"attention={attention}")
 

@@ -21,8 +21,11 @@ def config() -> ExperimentConfig:
             augment=AugmentConfig(rotation_degrees=10, translation=0.1, elastic_alpha=34, elastic_sigma=4,
                                   probability=0.5),
         ),
-        training=TrainConfig(phases=(Phase(epochs=12, learning_rate=2e-3),), batch_size=128,
-                             plateau_patience=1, plateau_factor=0.5, early_stopping_patience=4),
+        # 8 passes, the rate annealed along a cosine from 6e-3 and checked twice per pass
+        # (ReduceLROnPlateau's cuts on top): 99.45, 99.40, 99.42% on seeds 0-2, in two thirds
+        # of the 12 constant-rate passes it had until 2026-12-02 (README, "Running it").
+        training=TrainConfig(phases=(Phase(epochs=8, learning_rate=6e-3, anneal="cosine"),), batch_size=128,
+                             plateau_patience=1, plateau_factor=0.5, early_stopping_patience=4, checks_per_epoch=2),
         seed=0,
         # Growing Spheres at 250 candidates per shell instead of 1,000: on the AVX2 machine its
         # 8 digits took 15 s instead of 63 s, with the same validity (5/8) and a 15% longer L2 step.

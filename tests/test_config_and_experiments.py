@@ -1,4 +1,6 @@
 import dataclasses
+import json
+from pathlib import Path
 
 import pytest
 
@@ -6,6 +8,8 @@ from attention_xai.config import ExperimentConfig, ModelConfig, Phase, TrainConf
 from attention_xai.errors import ConfigError
 from attention_xai.experiment import available_experiments, experiments_dir, load_experiment
 from attention_xai.models import check_model_config
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SEED_BACKBONES = {"seed_resnet50_cbam": "ResNet50", "seed_efficientnetb0_cbam": "EfficientNetB0",
                   "seed_mobilenetv2_cbam": "MobileNetV2", "seed_densenet121_frozen": "DenseNet121"}
@@ -60,16 +64,34 @@ def test_seed_configurations_exist_with_imagenet_and_from_scratch_variants():
 
 
 def test_ablation_family_changes_only_the_attention_module():
-    """Each cell is the quick protocol with another module (and that module's options);
-    the cbam cell is quick itself."""
+    """Each cell is the quick model with another module (and that module's options), on the
+    12-pass schedule its committed models were trained with; the cbam cell is quick's model."""
+    from attention_xai.presets import QUICK_12_PASSES
+
     configs = {a: load_experiment(f"ablation_{a}") for a in ["none", "se", "cbam", "pam", "gc"]}
     assert {c.model.attention for c in configs.values()} == set(configs)
     quick = load_experiment("quick")
     for config in configs.values():
         assert dataclasses.replace(config.model, attention=quick.model.attention,
                                    attention_kwargs=quick.model.attention_kwargs) == quick.model
-        assert config.training == quick.training and config.seed == quick.seed
+        assert config.training == QUICK_12_PASSES and config.seed == quick.seed
     assert configs["cbam"].model == quick.model and configs["none"].model.attention_kwargs == {}
+
+
+def test_every_committed_model_was_trained_by_its_experiment_file():
+    """`--reuse`, `report` and the comparison page trust a model's recorded config: each
+    committed model's metrics.json must record what its experiment file (the folder name,
+    less any -seed<k>) trains today."""
+    from attention_xai.training import same_config
+
+    models = [m for m in sorted((ROOT / "saved_models").glob("*/metrics.json"))
+              if "config" in json.loads(m.read_text())]
+    assert len(models) >= 19
+    for metrics in models:
+        recorded = json.loads(metrics.read_text())["config"]
+        config = load_experiment(metrics.parent.name.split("-seed")[0])
+        config = dataclasses.replace(config, name=recorded["name"], seed=recorded["seed"])
+        assert same_config(recorded, config), metrics.parent.name
 
 
 def test_importing_an_experiment_has_no_side_effects(tmp_path, monkeypatch):
