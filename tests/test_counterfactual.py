@@ -68,7 +68,10 @@ def test_registry_order_does_not_depend_on_import_order():
 def test_contract(name, classifier, cases, autoencoders_dir, tiny_siblings_dir):
     digits, targets = cases
     if name.startswith("alibi"):
-        digits, targets = digits[1:2], targets[1:2]  # numerical gradients: ~1,600 predictions a step
+        # Numerical gradients (~1,600 predictions a step): two digits, at smoke budgets. Which of
+        # them Alibi's Wachter search flips depends on the CPU's kernels (round-off amplified):
+        # the second on the AVX2 machine, only the first on the AVX-512 one.
+        digits, targets = digits[:2], targets[:2]
     weights = [w.copy() for w in classifier.get_weights()]
     result = _method(name, autoencoders_dir, siblings_dir=tiny_siblings_dir).generate(classifier, digits, targets)
     n = len(digits)
