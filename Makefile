@@ -35,8 +35,8 @@ run: $(STAMP)
 venvs:
 	$(MAKE) -j2 $(STAMP) $(JAX_STAMP)
 
-# The whole suite on TensorFlow, then the backend tests again on JAX; each run's
-# cross-backend test loads its exported model in the other environment. Two pytest workers
+# The whole suite on TensorFlow, then the backend tests again on JAX; each run's resume
+# test loads its exported model in the other environment. Two pytest workers
 # (pytest-xdist) for the TensorFlow suite, each taking whole files so that a module's trained
 # fixture is built once: much of a test's time there is single-threaded (tracing, imports,
 # starting processes); two workers took it from about 1,350 s to 790-900 s on the 2-core AVX2

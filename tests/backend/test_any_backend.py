@@ -93,17 +93,15 @@ def test_an_interrupted_run_resumes(mnist, tmp_path):
     whole = train_experiment(config, mnist, ExperimentPaths("whole", tmp_path), verbose=0)
     assert [r["loss"] for r in result.history] == [r["loss"] for r in whole.history]
     assert all(np.array_equal(a, b) for a, b in zip(result.model.get_weights(), whole.model.get_weights()))
+    if OTHER_PYTHON is not None:  # the exported file, as the other backend sees it (one training less)
+        _predicts_the_same_under_the_other_backend(result.model, paths.model, mnist, tmp_path)
 
 
-@pytest.mark.skipif(OTHER_PYTHON is None, reason="set ATTENTION_XAI_OTHER_PYTHON (make test does)")
-def test_a_model_trained_here_predicts_the_same_under_the_other_backend(mnist, tmp_path):
-    """Export on this backend, load the .keras file with the other one (a fresh process in
-    the other environment), predict the same test digits."""
-    paths = ExperimentPaths("tiny", tmp_path)
-    result = train_experiment(_augmented("cbam"), mnist, paths, verbose=0)
+def _predicts_the_same_under_the_other_backend(model, exported: Path, mnist, tmp_path):
+    """Load the exported .keras file with the other backend (a fresh process in the other
+    environment) and predict the same test digits."""
     digits = to_model_input(mnist.x_test[:32])
-    np.save(tmp_path / "digits.npy", digits)
-    here = keras.ops.convert_to_numpy(result.model(digits, training=False))
+    here = keras.ops.convert_to_numpy(model(digits, training=False))
     script = ("import sys, numpy as np, attention_xai, keras; "
               "from attention_xai.models import load_classifier; "
               "assert keras.backend.backend() == sys.argv[3], keras.backend.backend(); "
@@ -111,7 +109,7 @@ def test_a_model_trained_here_predicts_the_same_under_the_other_backend(mnist, t
               "np.save(sys.argv[2], keras.ops.convert_to_numpy(m(np.load(sys.argv[2] + '.in.npy'))))")
     np.save(tmp_path / "there.npy.in.npy", digits)
     env = {**os.environ, "KERAS_BACKEND": OTHER_BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([OTHER_PYTHON, "-c", script, str(paths.model), str(tmp_path / "there.npy"), OTHER_BACKEND],
+    done = subprocess.run([OTHER_PYTHON, "-c", script, str(exported), str(tmp_path / "there.npy"), OTHER_BACKEND],
                           env=env, capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     there = np.load(tmp_path / "there.npy")
