@@ -10,7 +10,7 @@ JAX_VENV ?= .venv-jax
 JAX_PY := $(JAX_VENV)/bin/python
 JAX_STAMP := $(JAX_VENV)/.installed
 
-.PHONY: run test test-fast venvs smoke bench clean-venv
+.PHONY: run test test-fast lint venvs smoke bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ test: venvs
 # The edit loop: the tests that train nothing larger than a few batches (TensorFlow only).
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# ruff (pyproject.toml: pycodestyle errors and warnings, pyflakes, 120 columns); .ci/run
+# runs it before the tests.
+lint: $(STAMP)
+	$(PY) -m ruff check attention_xai tests experiments
 
 smoke: $(STAMP)
 	$(PY) -m attention_xai run quick --smoke

@@ -73,7 +73,8 @@ def _seed_list(text: str) -> tuple[int, ...]:
     try:
         seeds = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"seeds must be comma-separated integers such as 0,1,2, got {text!r}") from None
     if any(seed < 0 for seed in seeds) or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"seeds must be distinct integers >= 0, got {text!r}")
     return seeds
@@ -100,7 +101,8 @@ def _training_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", type=_positive, help="override the input size of the backbone")
     parser.add_argument("--name", help="artifact name (default: the experiment's, plus override suffixes)")
     parser.add_argument("--seeds", type=_seed_list,
-                        help="one model per seed, each under <name>-seed<k> (e.g. 0,1,2; default: the experiment's seed)")
+                        help="one model per seed, each under <name>-seed<k> "
+                             "(e.g. 0,1,2; default: the experiment's seed)")
     parser.add_argument("--precision", choices=["float32", "mixed_bfloat16", "mixed_float16"],
                         help="override the training precision (mixed: for GPUs; the export is float32)")
     parser.add_argument("--distribute", action="store_true",
@@ -175,7 +177,8 @@ def _registry_names(kind: str) -> list[str]:
 def _explain_args(parser: argparse.ArgumentParser) -> None:
     names = _registry_names("attribution")
     parser.add_argument("--methods", default=",".join(names),
-                        help=f"comma-separated attribution methods (default: all: {', '.join(names) or 'needs TensorFlow'})")
+                        help="comma-separated attribution methods "
+                             f"(default: all: {', '.join(names) or 'needs TensorFlow'})")
     parser.add_argument("--target", choices=["predicted", "true"], default="predicted",
                         help="class the maps explain (default: predicted)")
     parser.add_argument("--no-metrics", action="store_true", help="maps and figures only, no trust tables")
@@ -285,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cfrl = commands.add_parser(
         "cfrl", help="train Alibi's CounterfactualRL policy for an experiment's model (minutes to hours)")
-    cfrl.add_argument("experiment", nargs="?", default=None, help="experiment whose saved model to use (default: quick)")
+    cfrl.add_argument("experiment", nargs="?", default=None,
+                      help="experiment whose saved model to use (default: quick)")
     cfrl.add_argument("--smoke", action="store_true", help="the smoke-sized experiment's model")
     cfrl.add_argument("--models-dir", type=Path, default=Path("saved_models"), help="default: saved_models")
     cfrl.add_argument("--reports-dir", type=Path, default=Path("reports"), help=argparse.SUPPRESS)
@@ -818,7 +822,8 @@ def _report_one(paths) -> None:
     from attention_xai.reporting.training_report import read_metrics
 
     read_metrics(paths)  # a missing or broken experiment fails before anything is redrawn
-    for stage, redraw in (("attributions", redraw_attribution_report), ("counterfactuals", redraw_counterfactual_report)):
+    for stage, redraw in (("attributions", redraw_attribution_report),
+                          ("counterfactuals", redraw_counterfactual_report)):
         arrays = paths.stage_arrays(stage)
         if (arrays / STAGE_ARRAYS[stage]).is_file():
             redraw(arrays, paths.report_dir / stage)

@@ -226,9 +226,9 @@ def _meet_as_worker(cluster: Cluster, host: str, port: int, deadline: float, tim
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ClusterError(f"worker {cluster.index}: could not reach worker 0 at {host}:{port} within {timeout:g} s "
-                               f"({last or 'no answer'}); check {cluster.setting} (worker 0's address and port) "
-                               f"and that worker 0 is running")
+            raise ClusterError(f"worker {cluster.index}: could not reach worker 0 at {host}:{port} "
+                               f"within {timeout:g} s ({last or 'no answer'}); check {cluster.setting} "
+                               f"(worker 0's address and port) and that worker 0 is running")
         try:
             with socket.create_connection((host, port), timeout=min(left, 5.0)) as link:
                 link.sendall(b"%s %d %d\n" % (_HELLO, cluster.index, cluster.size))

@@ -127,7 +127,8 @@ class Phase:
     anneal: str = "constant"
 
     def __post_init__(self):
-        _require(isinstance(self.epochs, int) and self.epochs > 0, f"phase epochs must be a positive integer, got {self.epochs!r}")
+        _require(isinstance(self.epochs, int) and self.epochs > 0,
+                 f"phase epochs must be a positive integer, got {self.epochs!r}")
         _require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate!r}")
         _require(self.anneal in ANNEALS, f"anneal must be one of {', '.join(ANNEALS)}, got {self.anneal!r}")
         check_trainable(self.trainable)
@@ -182,11 +183,14 @@ class TrainConfig:
         _require(len(self.phases) > 0 and all(isinstance(p, Phase) for p in self.phases),
                  "phases must be a non-empty tuple of Phase")
         _require(isinstance(self.batch_size, int) and self.batch_size > 0, "batch_size must be a positive integer")
-        _require(isinstance(self.validation_size, int) and self.validation_size > 0, "validation_size must be a positive integer")
+        _require(isinstance(self.validation_size, int) and self.validation_size > 0,
+                 "validation_size must be a positive integer")
         for limit in ("train_subset", "train_limit", "test_limit"):
             value = getattr(self, limit)
-            _require(value is None or (isinstance(value, int) and value > 0), f"{limit} must be None or a positive integer")
-        _require(self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+            _require(value is None or (isinstance(value, int) and value > 0),
+                     f"{limit} must be None or a positive integer")
+        _require(self.precision in PRECISIONS,
+                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         _require(isinstance(self.distribute, bool), "distribute must be true or false")
         _require(self.early_stopping_patience >= 1, "early_stopping_patience must be >= 1")
         _require(self.plateau_patience >= 1, "plateau_patience must be >= 1")

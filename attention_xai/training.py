@@ -15,7 +15,6 @@ import io
 import json
 import logging
 import math
-import os
 import platform
 import shutil
 from importlib import metadata
@@ -139,7 +138,8 @@ class RunCheckpoint(keras.callbacks.Callback):
         state = self.state
         old = {state.get("last"), state.get("best")}
         if logs.get(MONITOR, np.inf) < state.get("best_value", np.inf):
-            state["best"], state["best_value"], state["best_epoch"] = f"best-epoch-{epoch:03d}.keras", float(logs[MONITOR]), epoch
+            state["best"] = f"best-epoch-{epoch:03d}.keras"
+            state["best_value"], state["best_epoch"] = float(logs[MONITOR]), epoch
             save_model(self.model, self.directory / state["best"])
         state["last"] = f"last-epoch-{epoch:03d}.keras"
         save_model(self.model, self.directory / state["last"])

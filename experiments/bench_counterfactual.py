@@ -134,7 +134,8 @@ def main(argv=None) -> dict:
         trained["revise_siblings"] = sum(s["train_seconds"] for s in
                                          json.loads((siblings / "metrics.json").read_text())["siblings"])
     report = {"model": str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model.name),
-              "machine": cpu_description(), "judges": json.loads((models / "judges" / "metrics.json").read_text())["judges"],
+              "machine": cpu_description(),
+              "judges": json.loads((models / "judges" / "metrics.json").read_text())["judges"],
               "digits": {"GOOD": int(len(good)), "BAD": int(len(bad)),
                          "GOOD_rule": "seeded draw among test digits that the model and both judges classify "
                                       "correctly; target: the model's runner-up class",
@@ -164,7 +165,8 @@ def main(argv=None) -> dict:
             chosen = np.concatenate([np.flatnonzero(kind == k)[:args.reference] for k in KINDS])
         started = time.perf_counter()
         result = method_class(seed=args.seed, **params).generate(model, x[rows[chosen]], targets[chosen])
-        sub = Samples(*(getattr(samples, f)[chosen] for f in ("indices", "kind", "labels", "predictions", "confidence")))
+        fields = ("indices", "kind", "labels", "predictions", "confidence")
+        sub = Samples(*(getattr(samples, f)[chosen] for f in fields))
         analysis = CounterfactualAnalysis(images=x[rows[chosen]], samples=sub, targets=targets[chosen],
                                           target_rule="auto", results=[result])
         per_digit, _ = measure(model, analysis, autoencoders, training_digits, judges)
@@ -227,13 +229,15 @@ def headline(methods: dict) -> str:
         if least is not None and least != name:
             m = ok[least]
             training = f", with {m['train_seconds']:.0f} s of training per model" if m.get("train_seconds") else ""
-            parts.append(f"least ink among the accepted: {least}, {m['all']['seconds_per_digit']:.3f} s/digit{training}; "
+            parts.append(f"least ink among the accepted: {least}, "
+                         f"{m['all']['seconds_per_digit']:.3f} s/digit{training}; "
                          f"L1 where it and alibi_cfrl are both valid ({pairs[least]['digits']} digits): "
                          f"{pairs[least]['l1']} vs {pairs[least]['other_l1']}")
     if "alibi_proto" in methods:
         proto = methods["alibi_proto"]
         parts.append(f"alibi_proto {proto['all']['seconds_per_digit']:.1f} s/digit "
-                     f"({proto['all']['seconds_per_digit'] / best:.0f}x {name}'s time) on {proto['all']['digits']} digits")
+                     f"({proto['all']['seconds_per_digit'] / best:.0f}x {name}'s time) "
+                     f"on {proto['all']['digits']} digits")
     return "; ".join(parts)
 
 
@@ -249,7 +253,8 @@ def print_table(report: dict, judges: list[str]) -> None:
             cells = [name if kind == "all" else "", kind, s["digits"], s["validity"],
                      *(s[f"{j}_agrees"] for j in judges), *(s[f"{j}_keeps"] for j in judges),
                      s["im1"], s["ynn"], s["cout"], s["l0"], s["l1"], s["l2"], s["queries_per_digit"],
-                     s["seconds_per_digit"], f"{m['train_seconds']:.0f} s" if kind == "all" and "train_seconds" in m else ""]
+                     s["seconds_per_digit"],
+                     f"{m['train_seconds']:.0f} s" if kind == "all" and "train_seconds" in m else ""]
             print("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")
 
 

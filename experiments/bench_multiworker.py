@@ -54,8 +54,8 @@ def run(backend: str, processes: int, experiment: Path, folder: Path) -> dict:
     started = time.perf_counter()
     workers = [subprocess.Popen([sys.executable, "-m", "attention_xai", "train", str(experiment), "--quiet",
                                  *(["--distribute"] if processes > 1 else []), "--models-dir", str(folder)],
-                                cwd=ROOT, env={**os.environ, **loopback_settings(backend, ports, i), "KERAS_BACKEND": backend,
-                                               "TF_CPP_MIN_LOG_LEVEL": "3"},
+                                cwd=ROOT, env={**os.environ, **loopback_settings(backend, ports, i),
+                                               "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                for i in range(processes)]
     errors = [w.communicate()[1] for w in workers]

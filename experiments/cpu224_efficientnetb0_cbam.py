@@ -8,4 +8,5 @@ from attention_xai.presets import cpu224_config
 
 def config():
     return cpu224_config("EfficientNetB0", epochs=4,
-                         description="EfficientNetB0 + CBAM at 224x224 from scratch on a 12,000-digit stratified subset")
+                         description="EfficientNetB0 + CBAM at 224x224 from scratch "
+                                     "on a 12,000-digit stratified subset")

@@ -30,5 +30,6 @@ def config() -> ExperimentConfig:
         # Growing Spheres at 250 candidates per shell instead of 1,000: on the AVX2 machine its
         # 8 digits took 15 s instead of 63 s, with the same validity (5/8) and a 15% longer L2 step.
         method_params={"growing_spheres": {"samples": 250}},
-        description="small_cnn (32-64, strided stem) + CBAM (normalised spatial gate) at 32x32, rotation/translation/elastic augmentation",
+        description="small_cnn (32-64, strided stem) + CBAM (normalised spatial gate) at 32x32, "
+                    "rotation/translation/elastic augmentation",
     )

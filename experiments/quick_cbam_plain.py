@@ -14,5 +14,5 @@ def config() -> ExperimentConfig:
     quick = load_experiment("quick")
     model = dataclasses.replace(quick.model, attention_kwargs={**quick.model.attention_kwargs, "spatial_norm": False})
     return dataclasses.replace(quick, model=model, training=QUICK_12_PASSES,
-                               description="small_cnn (32-64, strided stem) + CBAM (bare sigmoid spatial gate) at 32x32, "
-                                           "rotation/translation/elastic augmentation")
+                               description="small_cnn (32-64, strided stem) + CBAM (bare sigmoid spatial gate) "
+                                           "at 32x32, rotation/translation/elastic augmentation")

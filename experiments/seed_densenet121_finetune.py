@@ -1,4 +1,5 @@
-"""DenseNet121, ImageNet weights: the frozen-head protocol followed by fine-tuning the last 40 layers at a 10x lower rate."""
+"""DenseNet121, ImageNet weights: the frozen-head protocol followed by fine-tuning the last 40
+layers at a 10x lower rate."""
 
 from attention_xai.presets import frozen_head_config
 

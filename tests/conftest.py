@@ -146,4 +146,5 @@ def max_abs_diff(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
-__all__ = ["COMMITTED_VAE", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line", "max_abs_diff", "tiny_experiment", "tiny_model_config"]
+__all__ = ["COMMITTED_VAE", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line", "max_abs_diff",
+           "tiny_experiment", "tiny_model_config"]

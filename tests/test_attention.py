@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import attention_xai  # noqa: F401  (registers the layers for loading)
-from attention_xai.models import ATTENTION, ATTENTION_CHOICES, AttentionBlock, PositionAttention, attention_maps, build_classifier
+from attention_xai.models import (ATTENTION, ATTENTION_CHOICES, AttentionBlock, PositionAttention, attention_maps,
+                                  build_classifier)
 from conftest import max_abs_diff, tiny_model_config
 
 FEATURES = np.random.default_rng(0).normal(size=(3, 6, 5, 16)).astype("float32")
@@ -134,8 +135,8 @@ def test_layer_under_mixed_precision(name, policy):
     compute = policy.split("_")[1]
     assert keras.backend.standardize_dtype(output.dtype) == compute
     assert np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(output, "float32"))).all()
-    sub_layers = [l for l in layer._flatten_layers(include_self=False)]
-    assert sub_layers and all(l.dtype_policy.name == policy for l in sub_layers)
+    sub_layers = list(layer._flatten_layers(include_self=False))
+    assert sub_layers and all(sub.dtype_policy.name == policy for sub in sub_layers)
     assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in layer.weights)
     maps = layer.attention_maps(FEATURES)
     assert all(np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(v, "float32"))).all() for v in maps.values())

@@ -66,8 +66,10 @@ def _error_line(capsys, argv):
 @pytest.mark.parametrize("argv, message", [
     (["train", "no_such_experiment"], "unknown experiment 'no_such_experiment'; valid: "),
     (["train", "quick", "--smoke", "--backbone", "ResNet51"], "unknown backbone 'ResNet51'; valid: "),
-    (["train", "quick", "--smoke", "--attention", "transformer"], "unknown attention module 'transformer'; valid: none"),
-    (["train", "quick", "--smoke", "--backbone", "MobileNetV2", "--weights", "imagenet"], "ImageNet weights for MobileNetV2"),
+    (["train", "quick", "--smoke", "--attention", "transformer"],
+     "unknown attention module 'transformer'; valid: none"),
+    (["train", "quick", "--smoke", "--backbone", "MobileNetV2", "--weights", "imagenet"],
+     "ImageNet weights for MobileNetV2"),
     (["train", "quick", "--smoke", "--image-size", "8"], "image_size must be"),
     (["train", "quick", "--smoke", "--image-size", "0"], "argument --image-size: must be >= 1, got 0"),
     (["train", "quick", "--smoke", "--image-size", "-32"], "argument --image-size: must be >= 1"),
@@ -153,7 +155,8 @@ def test_bfc_allocator_is_the_default_and_can_be_turned_off(given, expected):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
     if given is not None:
         env["TF_CPU_ALLOCATOR_USE_BFC"] = given
-    done = subprocess.run([sys.executable, "-c", "import os, attention_xai; print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])"],
+    code = "import os, attention_xai; print(os.environ['TF_CPU_ALLOCATOR_USE_BFC'])"
+    done = subprocess.run([sys.executable, "-c", code],
                           env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.stdout.strip().splitlines()[-1] == expected, done.stderr[-500:]
 

@@ -151,7 +151,8 @@ def test_growing_spheres_lands_within_twice_the_distance(linear_case):
 
 def test_method_errors(classifier, cases):
     digits, targets = cases
-    with pytest.raises(ConfigError, match="unknown counterfactual method 'growing_sphere'; valid: revise_siblings, revise, growing_spheres"):
+    expected = "unknown counterfactual method 'growing_sphere'; valid: revise_siblings, revise, growing_spheres"
+    with pytest.raises(ConfigError, match=expected):
         COUNTERFACTUALS.get("growing_sphere")
     with pytest.raises(ConfigError, match="unknown parameter 'max_iters' for gradient; valid: c_init"):
         COUNTERFACTUALS.get("gradient")(max_iters=3)

@@ -39,7 +39,8 @@ def _run(trained, autoencoders, out, *args):
 
 def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
     out = tmp_path / "cf"
-    assert _run(trained, autoencoders_dir, out, "--good", "1", "--bad", "2", "--set", "gradient.max_iter=80", *FAST) == 0
+    assert _run(trained, autoencoders_dir, out, "--good", "1", "--bad", "2", "--set", "gradient.max_iter=80",
+                *FAST) == 0
     data = load_counterfactual_arrays(out)
     assert data["methods"].tolist() == ["gradient", "growing_spheres"]
     assert data["kind"].tolist() == ["GOOD", "BAD", "BAD"]
@@ -93,7 +94,8 @@ def test_own_images(trained, autoencoders_dir, tmp_path, mnist):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--methods", "gradiant"], "unknown counterfactual method 'gradiant'; valid: revise_siblings, revise, growing_spheres"),
+    (["--methods", "gradiant"],
+     "unknown counterfactual method 'gradiant'; valid: revise_siblings, revise, growing_spheres"),
     (["--methods", "gradient", "--set", "gradient.max_iters=3"], "unknown parameter 'max_iters' for gradient; valid:"),
     (["--methods", "gradient", "--set", "gradient.max_iter=lots"], "gradient.max_iter must be int, got 'lots'"),
     (["--methods", "gradient", "--set", "gradient"], "--set takes method.key=value"),

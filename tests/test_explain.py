@@ -14,8 +14,9 @@ from attention_xai.explain.samples import select_samples
 from attention_xai.models import build_classifier
 from conftest import tiny_model_config
 
-FAST = {"occlusion": {"window": 7, "stride": 7}, "scorecam": {"max_N": 4}, "smoothgrad": {"samples": 4}, "lime": {"num_samples": 60},
-        "shap": {"background_size": 8, "nsamples": 8}, "integrated_gradients": {"steps": 8}}
+FAST = {"occlusion": {"window": 7, "stride": 7}, "scorecam": {"max_N": 4}, "smoothgrad": {"samples": 4},
+        "lime": {"num_samples": 60}, "shap": {"background_size": 8, "nsamples": 8},
+        "integrated_gradients": {"steps": 8}}
 
 
 RANDOM = ("smoothgrad", "lime", "shap")
@@ -390,7 +391,8 @@ def test_integrated_gradients_of_the_logit_are_complete(model, digits):
     targets = np.array([7, 2])
     result = ATTRIBUTIONS.get("integrated_gradients")(steps=128, output="logit").explain(model, digits[:2], targets)
     assert result.params["score"] == "logit" and result.params["output"] == "logit"
-    logits = keras.ops.convert_to_numpy(log_scores(model)(np.concatenate([digits[:2], np.zeros((1, 28, 28, 1), "float32")])))
+    inputs = np.concatenate([digits[:2], np.zeros((1, 28, 28, 1), "float32")])
+    logits = keras.ops.convert_to_numpy(log_scores(model)(inputs))
     np.testing.assert_allclose(result.maps.sum(axis=(1, 2)), logits[[0, 1], targets] - logits[2, targets], atol=2e-2)
     with pytest.raises(ConfigError, match="output must be one of probability, logit"):
         ATTRIBUTIONS.get("occlusion")(output="softmax")
@@ -419,7 +421,8 @@ def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
     model = build_classifier(tiny_model_config())
     spatial = model.get_layer("attention").spatial
     spatial.bias.assign(np.full(spatial.bias.shape, 20.0, "float32"))  # sigmoid ~ 1 at every position
-    methods = {"occlusion": ATTRIBUTIONS.get("occlusion")(window=7, stride=7), "attention": ATTRIBUTIONS.get("attention")()}
+    methods = {"occlusion": ATTRIBUTIONS.get("occlusion")(window=7, stride=7),
+               "attention": ATTRIBUTIONS.get("attention")()}
     analysis = analyse(model, digits[:8], None, methods=methods, sanity_digits=1)
     attention = next(e for e in analysis.explanations if e.method == "attention")
     assert attention.params["informative"] == [False] * 8
@@ -457,7 +460,8 @@ def test_tf_keras_vis_methods_on_a_model_without_a_softmax_dense_head(name, digi
     inputs = keras.Input((28, 28, 1))
     features = keras.layers.Conv2D(4, 3, activation="relu", name="features")(inputs)
     dense = keras.layers.Dense(10)
-    model = keras.Model(inputs, keras.layers.Activation("softmax")(dense(keras.layers.GlobalAveragePooling2D()(features))))
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    model = keras.Model(inputs, keras.layers.Activation("softmax")(dense(pooled)))
     kernel, bias = dense.get_weights()
     dense.set_weights([np.abs(kernel) + 0.1, bias])  # every channel speaks for every class: the maps cannot be all 0
     result = ATTRIBUTIONS.get(name)(**FAST.get(name, {}), **({} if name == "smoothgrad" else {"layer": "features"})

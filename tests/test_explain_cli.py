@@ -33,7 +33,8 @@ def test_explain_a_saved_model_writes_maps_figures_and_tables(trained, tmp_path)
     data, explanations = load_explanations(out)
     assert [e.method for e in explanations] == ["gradcam", "occlusion", "attention"]
     assert data["kind"].tolist() == ["GOOD", "GOOD", "BAD", "BAD"]
-    assert (data["predictions"][:2] == data["labels"][:2]).all() and (data["predictions"][2:] != data["labels"][2:]).all()
+    assert (data["predictions"][:2] == data["labels"][:2]).all()
+    assert (data["predictions"][2:] != data["labels"][2:]).all()
     for name in ("attribution_grid.png", "attribution_grid.pdf", "samples.csv", "faithfulness.csv", "sanity.csv",
                  "agreement.csv"):
         assert (out / name).stat().st_size > 0, name

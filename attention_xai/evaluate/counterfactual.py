@@ -71,8 +71,12 @@ def im1(class_autoencoders, counterfactuals, targets, originals) -> np.ndarray:
     found = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
     if found.any():
         xf = x[found]
-        target_error = ((_by_class(class_autoencoders, xf, np.asarray(targets)[found]) - xf) ** 2).reshape(len(xf), -1).sum(1)
-        original_error = ((_by_class(class_autoencoders, xf, np.asarray(originals)[found]) - xf) ** 2).reshape(len(xf), -1).sum(1)
+
+        def error(classes):
+            reconstructed = _by_class(class_autoencoders, xf, np.asarray(classes)[found])
+            return ((reconstructed - xf) ** 2).reshape(len(xf), -1).sum(1)
+
+        target_error, original_error = error(targets), error(originals)
         out[found] = target_error / (original_error + EPS)
     return out
 

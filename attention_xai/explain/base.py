@@ -180,7 +180,8 @@ class Attribution(ABC):
                            forward_passes=int(passes.forward), gradient_passes=int(passes.gradient))
 
     @abstractmethod
-    def attribute(self, model: keras.Model, images: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, "Passes", dict]:
+    def attribute(self, model: keras.Model, images: np.ndarray,
+                  targets: np.ndarray) -> tuple[np.ndarray, "Passes", dict]:
         """Returns (maps (N, 28, 28), the model passes it made, extra params to record)."""
 
 
@@ -240,7 +241,8 @@ def target_gradients(model: keras.Model, images: np.ndarray, targets: np.ndarray
     return picked.numpy(), grads.numpy()
 
 
-def predict_in_batches(model: keras.Model, images: np.ndarray, batch_size: int, output: str = "probability") -> np.ndarray:
+def predict_in_batches(model: keras.Model, images: np.ndarray, batch_size: int,
+                       output: str = "probability") -> np.ndarray:
     """Class scores (N, 10), probabilities by default, with one compiled call per batch, in inference mode."""
     scores = compiled_scores(model, output)
     out = [scores(np.ascontiguousarray(images[i:i + batch_size], dtype=np.float32)).numpy()

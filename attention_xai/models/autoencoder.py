@@ -74,7 +74,8 @@ class Autoencoders:
 
 def autoencoder_paths(directory: Path = AUTOENCODER_DIR) -> dict[str, Path]:
     directory = Path(directory)
-    return {"all": directory / "all.keras", **{f"class_{k}": directory / f"class_{k}.keras" for k in range(NUM_CLASSES)}}
+    return {"all": directory / "all.keras",
+            **{f"class_{k}": directory / f"class_{k}.keras" for k in range(NUM_CLASSES)}}
 
 
 _CACHE: dict[Path, Autoencoders] = {}

@@ -109,7 +109,7 @@ def _insert_attention(model: keras.Model, after: tuple[str, ...], attention_cls,
     missing = [n for n in after if n not in names]
     if missing:
         raise ConfigError(f"attention_after: no layer named {', '.join(missing)} in {model.name} "
-                          f"(its last layers: {', '.join(l.name for l in model.layers[-5:])})")
+                          f"(its last layers: {', '.join(layer.name for layer in model.layers[-5:])})")
 
     def call(layer, *args, **call_kwargs):
         out = layer(*args, **call_kwargs)

@@ -43,9 +43,9 @@ def write_attribution_report(analysis: Analysis, out_dir: Path, arrays_dir: Path
     returns the written paths."""
     arrays_dir = Path(arrays_dir or out_dir)
     s = analysis.samples
-    samples = [{"row": i, "kind": k, "test_index": int(idx), "true": int(l), "predicted": int(p),
+    samples = [{"row": i, "kind": k, "test_index": int(idx), "true": int(label), "predicted": int(p),
                 "confidence": round(float(c), 5)}
-               for i, (k, idx, l, p, c) in enumerate(zip(s.kind, s.indices, s.labels, s.predictions, s.confidence))]
+               for i, (k, idx, label, p, c) in enumerate(zip(s.kind, s.indices, s.labels, s.predictions, s.confidence))]
     tables = {"samples": samples, "faithfulness": analysis.faithfulness, "sanity": analysis.sanity,
               "informativeness": analysis.informativeness, "agreement": analysis.agreement}
     arrays = {"images": analysis.images, "indices": s.indices, "kind": s.kind, "labels": s.labels,
@@ -105,7 +105,8 @@ def describe_selection(selection: dict) -> str:
                         "misclassified ones",
            "random": "GOOD and BAD test digits drawn at random (seeded)"}[selection.get("rule", "confident")]
     per_class = ", chosen per true class" if selection.get("per_class") else ""
-    target = {"predicted": "the class the model predicts", "true": "the true class"}[selection.get("target", "predicted")]
+    targets = {"predicted": "the class the model predicts", "true": "the true class"}
+    target = targets[selection.get("target", "predicted")]
     return f"{how}{per_class}. Maps explain {target}."
 
 

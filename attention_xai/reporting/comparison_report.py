@@ -229,7 +229,8 @@ def counterfactual_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                       for key in judged}
             page_rows.append({**base, "validity": shown(columns["validity"], digits=3), **judges,
                               "COUT": shown(columns["cout"], digits=3), "L1": shown(columns["l1"], digits=3),
-                              "L2": shown(columns["l2"], digits=3), "IM1 (lower better)": shown(columns["im1"], digits=3),
+                              "L2": shown(columns["l2"], digits=3),
+                              "IM1 (lower better)": shown(columns["im1"], digits=3),
                               "IM2 (lower better)": shown(columns["im2"], digits=3),
                               "s per digit": shown(columns["seconds_per_digit"], digits=3)})
     return csv_rows, page_rows
@@ -242,8 +243,8 @@ TEXT = {
               "columns say (input size, weights, training digits).",
     "attributions": "Per protocol and method, means over the explained digits of each model, then mean ± std over "
                     "models: deletion and insertion AUC of the target probability (pixels ranked by the map's signed "
-                    "value), Average Drop, the sanity verdict with every layer randomised (each verdict with its count of "
-                    "models; 'inconclusive' where the randomised model ignores its input), and "
+                    "value), Average Drop, the sanity verdict with every layer randomised (each verdict with its "
+                    "count of models; 'inconclusive' where the randomised model ignores its input), and "
                     "wall time per digit. Each experiment's own page defines every column.",
     "attention": "The model's own attention map, per module: relative dynamic range (max - min) / max and normalised "
                  "entropy per digit (a range below 0.1 counts as uninformative), and the map's deletion and insertion "
@@ -271,7 +272,8 @@ def write_comparison_report(records: list[Record], reports_root: Path) -> Path:
         csv_rows, page_rows = build(groups)
         if csv_rows:
             write_csv(out / f"{key}.csv", csv_rows)
-            sections.append({"title": TITLES[key], "text": TEXT[key], "table": (f"{COMPARISON_DIR}/{key}.csv", page_rows)})
+            sections.append({"title": TITLES[key], "text": TEXT[key],
+                             "table": (f"{COMPARISON_DIR}/{key}.csv", page_rows)})
     headline = [("experiments", f"{len(records)} with artifacts, {len(groups)} protocols"),
                 ("regenerate", "python -m attention_xai report")]
     sections.append({"title": "Experiment pages", "links": [(f"{r.name}/index.html", r.name)

@@ -155,9 +155,10 @@ def counterfactual_sections(directory: Path, arrays_dir: Path | None = None) -> 
         return []
     data = load_counterfactual_arrays(arrays_dir)
     rule = str(data["target_rule"])
-    target_text = {"auto": "BAD digits towards their true class, GOOD ones towards the runner-up class",
-                   "true": "every digit towards its true class",
-                   "runner-up": "every digit towards its runner-up class"}.get(rule, f"every digit towards class {rule}")
+    rules = {"auto": "BAD digits towards their true class, GOOD ones towards the runner-up class",
+             "true": "every digit towards its true class",
+             "runner-up": "every digit towards its runner-up class"}
+    target_text = rules.get(rule, f"every digit towards class {rule}")
     sections = [{"title": "Counterfactuals: every method on the same digits", "figure": "counterfactuals/methods.png",
                  "text": f"Targets: {target_text}. A grey cell: the method found no valid counterfactual "
                          "within its budget. Raw arrays are in counterfactuals/counterfactuals.npz."}]
@@ -172,7 +173,8 @@ def counterfactual_sections(directory: Path, arrays_dir: Path | None = None) -> 
         sections.append({"title": "Counterfactual metrics per method", "text": SUMMARY_TEXT,
                          "table": ("counterfactuals/summary.csv", read_csv(directory / "summary.csv"))})
     for method in data["methods"]:
-        sections.append({"title": f"Counterfactuals: {method}", "figure": f"counterfactuals/counterfactual_{method}.png"})
+        sections.append({"title": f"Counterfactuals: {method}",
+                         "figure": f"counterfactuals/counterfactual_{method}.png"})
     return sections
 
 

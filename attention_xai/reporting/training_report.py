@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from attention_xai.artifacts import ExperimentPaths, file_sha256, write_json, write_text

@@ -59,8 +59,9 @@ def free_ports(count: int) -> list[int]:
 
 def start_worker(index: int, ports: list[int], root: Path, *extra: str) -> subprocess.Popen:
     (root / "tmp").mkdir(exist_ok=True)
-    env = {**os.environ, **loopback_settings(BACKEND, ports, index), "KERAS_BACKEND": BACKEND, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]), "TMPDIR": str(root / "tmp")}
+    env = {**os.environ, **loopback_settings(BACKEND, ports, index), "KERAS_BACKEND": BACKEND,
+           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)]),
+           "TMPDIR": str(root / "tmp")}
     return subprocess.Popen([sys.executable, "-m", "attention_xai", "train", str(root / "mw.py"), "--distribute",
                              "--models-dir", str(root / "models"), "--reports-dir", str(root / "reports"),
                              *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -148,7 +149,8 @@ def test_rendezvous_meets_and_frees_the_port():
 def test_rendezvous_errors_name_the_setting():
     port, other = free_ports(2)
     # A worker pointed at an address where no chief listens.
-    with pytest.raises(ClusterError, match=r"worker 1: could not reach worker 0 at 127.0.0.1:\d+ within 1 s.*TF_CONFIG"):
+    with pytest.raises(ClusterError,
+                       match=r"worker 1: could not reach worker 0 at 127.0.0.1:\d+ within 1 s.*TF_CONFIG"):
         rendezvous(_cluster(1, port), 1)
     # The chief's port is taken by another program.
     with socket.socket() as busy:

@@ -1,6 +1,7 @@
 """Counterfactuals: methods behind one interface and one registry."""
 
-from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, CounterfactualMethod, Counterfactuals, ModelAccess
+from attention_xai.explain.counterfactual.base import (COUNTERFACTUALS, CounterfactualMethod, Counterfactuals,
+                                                       ModelAccess)
 
 # Importing a module registers its methods; COUNTERFACTUALS' `order` fixes the listing order.
 from attention_xai.explain.counterfactual import revise  # noqa: F401, E402, I001

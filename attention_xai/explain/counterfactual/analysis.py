@@ -12,7 +12,8 @@ import numpy as np
 
 from attention_xai.errors import ConfigError
 from attention_xai.params import TARGET_RULES
-from attention_xai.evaluate.counterfactual import cout, distances, im1, im2, judge_verdicts, top_k_overlap, validity, ynn
+from attention_xai.evaluate.counterfactual import (cout, distances, im1, im2, judge_verdicts, top_k_overlap, validity,
+                                                   ynn)
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, Counterfactuals
 from attention_xai.explain.samples import Samples, pool_samples
@@ -127,7 +128,8 @@ def _attributions(model, images, classes, names, seed, ready: Mapping[str, Expla
     out = []
     names = ATTRIBUTIONS.names() if names is None else names
     if ready:
-        log.info("counterfactual: overlap with the explain stage's maps of %s", ", ".join(n for n in names if n in ready))
+        log.info("counterfactual: overlap with the explain stage's maps of %s",
+                 ", ".join(n for n in names if n in ready))
     for name in names:
         if name in ready:
             out.append(ready[name])

@@ -13,7 +13,8 @@ from attention_xai.explain.counterfactual.base import COUNTERFACTUALS, Counterfa
 DIMENSIONS = 28 * 28
 
 
-def sample_shell(rng: np.random.Generator, n: int, low: np.ndarray, high: np.ndarray, d: int = DIMENSIONS) -> np.ndarray:
+def sample_shell(rng: np.random.Generator, n: int, low: np.ndarray, high: np.ndarray,
+                 d: int = DIMENSIONS) -> np.ndarray:
     """`n` points per row, uniform by volume in the L2 shell low <= r <= high around 0.
 
     Args:
@@ -132,7 +133,7 @@ class GrowingSpheres(CounterfactualMethod):
                 break
             lengths = [np.unique(np.linspace(lo[r] + 1, hi[r] - 1, num=min(33, hi[r] - lo[r] - 1)).round().astype(int))
                        for r in rows]
-            owner = np.concatenate([np.full(len(l), r) for r, l in zip(rows, lengths)])
+            owner = np.concatenate([np.full(len(part), r) for r, part in zip(rows, lengths)])
             length = np.concatenate(lengths)
             ranks = np.argsort(order[owner], axis=1)  # rank of each coordinate in its digit's order
             reset = ranks < length[:, None]

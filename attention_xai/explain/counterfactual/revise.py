@@ -73,7 +73,6 @@ class Revise(CounterfactualMethod):
         searched = [access.model, *siblings] if p["sibling_search"] else [access.model]
         every_scores = [log_scores(m) for m in searched]
         decoder = vae.decoder
-        n = len(digits)
         x_all = tf.constant(digits, tf.float32)
         z0_all = tf.constant(vae.encode(digits), tf.float32)
         base_all = tf.constant(vae.decode(z0_all.numpy()), tf.float32)

@@ -10,4 +10,5 @@ from attention_xai.models.attention.gc import GlobalContext
 ATTENTION_CHOICES = ["none", *ATTENTION.names()]
 """Every valid `ModelConfig.attention` value."""
 
-__all__ = ["ATTENTION", "ATTENTION_CHOICES", "AttentionBlock", "Cbam", "GlobalContext", "PositionAttention", "SqueezeExcitation"]
+__all__ = ["ATTENTION", "ATTENTION_CHOICES", "AttentionBlock", "Cbam", "GlobalContext", "PositionAttention",
+           "SqueezeExcitation"]

@@ -36,7 +36,8 @@ class Cbam(AttentionBlock):
         units = reduced_units(channels, self.reduction, self.min_units)
         self.mlp_hidden = keras.layers.Dense(units, activation="relu", name="mlp_hidden", dtype=self.dtype_policy)
         self.mlp_out = keras.layers.Dense(channels, name="mlp_out", dtype=self.dtype_policy)
-        self.spatial = keras.layers.Conv2D(1, self.kernel_size, padding="same", activation=None if self.spatial_norm else "sigmoid",
+        self.spatial = keras.layers.Conv2D(1, self.kernel_size, padding="same",
+                                           activation=None if self.spatial_norm else "sigmoid",
                                            use_bias=not self.spatial_norm, name="spatial", dtype=self.dtype_policy)
         if self.spatial_norm:
             self.spatial_bn = keras.layers.BatchNormalization(name="spatial_bn", dtype=self.dtype_policy)
