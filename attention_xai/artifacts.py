@@ -85,6 +85,18 @@ def shown(path: Path) -> str:
     return "~" + text[len(home):] if text.startswith(home + os.sep) else text
 
 
+def portable(value: Any, root: Path) -> Any:
+    """`value` for a committed record: a path string inside `root` (the repository) relative
+    to it, in dicts and lists too, so that a file carries no machine's absolute paths."""
+    if isinstance(value, dict):
+        return {k: portable(v, root) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, root) for v in value]
+    if isinstance(value, (str, Path)) and Path(value).is_absolute() and Path(value).is_relative_to(root):
+        return Path(value).relative_to(root).as_posix()
+    return str(value) if isinstance(value, Path) else value
+
+
 STORAGE_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
                   errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
                   errno.EROFS: "read-only file system"}

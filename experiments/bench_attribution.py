@@ -59,6 +59,7 @@ def main(argv=None) -> dict:
 
     import keras
 
+    from attention_xai.artifacts import portable
     from attention_xai.data import load_mnist, to_model_input
     from attention_xai.explain import ATTRIBUTIONS
     from attention_xai.explain.base import predict_in_batches
@@ -94,8 +95,8 @@ def main(argv=None) -> dict:
         print(json.dumps(rows[-1]), flush=True)
     from attention_xai.machine import cpu_description
 
-    result = {"model": str(args.model), "digits": len(images), "machine": cpu_description(), "keras": keras.__version__,
-              "backend": keras.backend.backend(),
+    result = {"model": portable(str(args.model.resolve()), ROOT), "digits": len(images),
+              "machine": cpu_description(), "keras": keras.__version__, "backend": keras.backend.backend(),
               "pass_costs_ms_per_digit": {k.replace("_s_", "_ms_"): round(v * 1e3, 4) for k, v in costs.items()},
               "gradient_methods": list(GRADIENT_METHODS), "methods": rows}
     text = json.dumps(result, indent=2)

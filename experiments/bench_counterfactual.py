@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import attention_xai  # noqa: F401
-    from attention_xai.artifacts import write_json
+    from attention_xai.artifacts import portable, write_json
     from attention_xai.data import load_mnist, to_model_input
     from attention_xai.machine import cpu_description, cpu_line
     from attention_xai.explain.base import predict_in_batches
@@ -170,7 +170,7 @@ def main(argv=None) -> dict:
         analysis = CounterfactualAnalysis(images=x[rows[chosen]], samples=sub, targets=targets[chosen],
                                           target_rule="auto", results=[result])
         per_digit, _ = measure(model, analysis, autoencoders, training_digits, judges)
-        entry = {"params": dict(result.params), "kind": method_class.kind,
+        entry = {"params": portable(dict(result.params), ROOT), "kind": method_class.kind,
                  "all": summarise(per_digit, names),
                  **{k: summarise([r for r in per_digit if r["kind"] == k], names) for k in KINDS}}
         if trained.get(name) is not None:

@@ -74,3 +74,25 @@ def test_the_command_line_says_it_in_one_line(tmp_path, monkeypatch, capsys):
     assert code == 2 and one_error_line(err), err
     assert f"cannot write {tmp_path / 'judges'}" in err and "permission denied" in err
     assert not any((tmp_path / "judges").glob("*.keras"))
+
+
+def test_committed_records_carry_no_machine_paths(tmp_path):
+    """Benchmark results and reports are committed: a path inside the repository is written
+    relative to it (`portable`), so no file names the folder of the machine that made it."""
+    import re
+    from pathlib import Path
+
+    from attention_xai.artifacts import portable
+
+    root = tmp_path / "repo"
+    record = {"model": str(root / "saved_models" / "quick" / "model.keras"), "steps": 3,
+              "params": {"siblings": root / "saved_models" / "quick" / "siblings", "other": "/elsewhere/x"},
+              "list": [str(root / "a.txt"), "text"]}
+    assert portable(record, root) == {"model": "saved_models/quick/model.keras", "steps": 3,
+                                      "params": {"siblings": "saved_models/quick/siblings", "other": "/elsewhere/x"},
+                                      "list": ["a.txt", "text"]}
+    repo = Path(__file__).resolve().parent.parent
+    absolute = re.compile(r'"/(?:home|tmp|work|root|Users|mnt|private|var)/')
+    committed = [*(repo / "experiments" / "results").glob("*.json"), *(repo / "reports").rglob("*.json"),
+                 *(repo / "saved_models").glob("*/metrics.json")]
+    assert committed and [p.name for p in committed if absolute.search(p.read_text())] == []
