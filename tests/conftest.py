@@ -6,6 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import dataclasses  # noqa: E402
 import re  # noqa: E402
+import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -98,6 +99,28 @@ def vae_dir(mnist, tmp_path_factory):
     return directory
 
 
+@pytest.fixture(scope="session")
+def tiny_run(mnist, tmp_path_factory):
+    """The tiny experiment trained for two epochs and exported (models/tiny), once per test
+    process, for the command-line tests of the later stages. Read it through `copy_run`: a
+    module's own copy, so that what one module writes beside the model never reaches another."""
+    from attention_xai.artifacts import ExperimentPaths
+    from attention_xai.training import train_experiment
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    train_experiment(tiny_experiment(epochs=2), mnist, ExperimentPaths("tiny", root / "models", root / "reports"),
+                     verbose=0)
+    return root
+
+
+def copy_run(run: Path, into: Path):
+    """A copy of `tiny_run` at `into`, as ExperimentPaths of its "tiny" experiment."""
+    from attention_xai.artifacts import ExperimentPaths
+
+    shutil.copytree(run, into)
+    return ExperimentPaths("tiny", into / "models", into / "reports")
+
+
 def tiny_model_config(**overrides) -> ModelConfig:
     """A small CNN at 32x32, no augmentation: ~65% test accuracy after 2 epochs on 1,024 digits."""
     base = ModelConfig(backbone="small_cnn", backbone_kwargs={"widths": (16, 32), "stem_stride": 2}, image_size=32,
@@ -146,5 +169,5 @@ def max_abs_diff(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
-__all__ = ["COMMITTED_VAE", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line", "max_abs_diff",
+__all__ = ["COMMITTED_VAE", "copy_run", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line", "max_abs_diff",
            "tiny_experiment", "tiny_model_config"]

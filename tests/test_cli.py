@@ -137,16 +137,14 @@ def test_every_command_has_help(capsys):
         assert "usage:" in capsys.readouterr().out
 
 
-def test_evaluate_prints_accuracy_of_a_saved_model(capsys, tmp_path, mnist):
-    from attention_xai.artifacts import ExperimentPaths
-    from attention_xai.training import train_experiment
-    from conftest import tiny_experiment
+def test_evaluate_prints_accuracy_of_a_saved_model(capsys, tmp_path, tiny_run):
+    from conftest import copy_run
 
-    paths = ExperimentPaths("tiny", tmp_path)
-    result = train_experiment(tiny_experiment(epochs=1), mnist, paths, verbose=0)
+    paths = copy_run(tiny_run, tmp_path / "run")
     assert main(["evaluate", "--model", str(paths.model), "--limit", "128"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["test_size"] == 128 and printed["test_accuracy"] == pytest.approx(result.metrics["test_accuracy"])
+    recorded = json.loads(paths.metrics.read_text())
+    assert printed["test_size"] == 128 and printed["test_accuracy"] == pytest.approx(recorded["test_accuracy"])
     assert zipfile.is_zipfile(paths.model)
 
 

@@ -7,13 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attention_xai.artifacts import ExperimentPaths
 from attention_xai.cli import main
 from attention_xai.models import load_classifier
 from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_report
 from attention_xai.reporting.writing import read_csv
-from attention_xai.training import train_experiment
-from conftest import one_error_line, tiny_experiment
+from conftest import copy_run, one_error_line
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
 
@@ -21,11 +19,8 @@ FAST = ["--methods", "gradient,growing_spheres", "--smoke"]
 
 
 @pytest.fixture(scope="module")
-def trained(mnist, tmp_path_factory):
-    root = tmp_path_factory.mktemp("cf")
-    paths = ExperimentPaths("tiny", root / "models", root / "reports")
-    train_experiment(tiny_experiment(epochs=2), mnist, paths, verbose=0)
-    return paths
+def trained(tiny_run, tmp_path_factory):
+    return copy_run(tiny_run, tmp_path_factory.mktemp("cf") / "run")
 
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,12 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attention_xai.artifacts import ExperimentPaths
 from attention_xai.cli import main
 from attention_xai.data.images import load_digit_images, to_mnist_digit
-from attention_xai.training import train_experiment
 from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_report
-from conftest import one_error_line, tiny_experiment
+from conftest import copy_run, one_error_line
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
 
@@ -19,11 +17,8 @@ FAST = ["--methods", "gradcam,occlusion,attention"]
 
 
 @pytest.fixture(scope="module")
-def trained(mnist, tmp_path_factory):
-    root = tmp_path_factory.mktemp("explain")
-    paths = ExperimentPaths("tiny", root / "models", root / "reports")
-    train_experiment(tiny_experiment(epochs=1), mnist, paths, verbose=0)
-    return paths
+def trained(tiny_run, tmp_path_factory):
+    return copy_run(tiny_run, tmp_path_factory.mktemp("explain") / "run")
 
 
 def test_explain_a_saved_model_writes_maps_figures_and_tables(trained, tmp_path):
