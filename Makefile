@@ -61,7 +61,7 @@ smoke: $(STAMP)
 	$(PY) -m attention_xai run quick --smoke
 
 bench: $(STAMP)
-	$(PY) experiments/bench_training.py
+	$(PY) experiments/benchmarks/bench_training.py
 
 clean-venv:
 	rm -rf $(VENV) $(JAX_VENV)

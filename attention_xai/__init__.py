@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # where the kernel backs memory with transparent huge pages only on request ("madvise", the
 # default of common distributions) that costs minor page faults and kernel time on every
 # step. The BFC allocator keeps them. Set TF_CPU_ALLOCATOR_USE_BFC=false to opt out; it acts
-# only if attention_xai is imported before TensorFlow. Measured in experiments/bench_training.py.
+# only if attention_xai is imported before TensorFlow. Measured in experiments/benchmarks/bench_training.py.
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 __version__ = "0.1.0"

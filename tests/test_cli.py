@@ -160,7 +160,7 @@ def test_bfc_allocator_is_the_default_and_can_be_turned_off(given, expected):
 
 
 def test_the_gpu_runner_names_every_seed_configuration_and_runs_one(tmp_path, monkeypatch, capsys):
-    """experiments/gpu_runner.py: the three seed backbones and the 224x224 ablation, each a
+    """experiments/tools/gpu_runner.py: the three seed backbones and the 224x224 ablation, each a
     real experiment; a run started the way it starts them (a `train` process with the
     module override and --name) writes its artifacts and summary. That run is a tiny
     experiment: the runner's own smoke-sized MobileNetV2 cost 94 s here, and MobileNetV2's
@@ -169,7 +169,7 @@ def test_the_gpu_runner_names_every_seed_configuration_and_runs_one(tmp_path, mo
 
     from attention_xai.experiment import load_experiment
 
-    spec = importlib.util.spec_from_file_location("gpu_runner", ROOT / "experiments" / "gpu_runner.py")
+    spec = importlib.util.spec_from_file_location("gpu_runner", ROOT / "experiments" / "tools" / "gpu_runner.py")
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)
     names = [name for name, _ in runner.runs()]

@@ -93,6 +93,6 @@ def test_committed_records_carry_no_machine_paths(tmp_path):
                                       "list": ["a.txt", "text"]}
     repo = Path(__file__).resolve().parent.parent
     absolute = re.compile(r'"/(?:home|tmp|work|root|Users|mnt|private|var)/')
-    committed = [*(repo / "experiments" / "results").glob("*.json"), *(repo / "reports").rglob("*.json"),
+    committed = [*(repo / "experiments" / "benchmarks" / "results").glob("*.json"), *(repo / "reports").rglob("*.json"),
                  *(repo / "saved_models").glob("*/metrics.json")]
     assert committed and [p.name for p in committed if absolute.search(p.read_text())] == []

@@ -16,7 +16,7 @@ SIGNED_CMAP, UNSIGNED_CMAP = "RdBu_r", "inferno"
 def bare(ax) -> None:
     """An image panel without ticks or tick labels. The axis objects are hidden rather than
     given empty tick lists: the same picture, and the quick model's counterfactual figures
-    drew in 0.90x the time (the attribution grid: no difference; experiments/bench_figures.py,
+    drew in 0.90x the time (the attribution grid: no difference; experiments/benchmarks/bench_figures.py,
     AVX2). An x label set before (a panel's note) keeps its axis, without ticks."""
     if ax.get_xlabel():
         ax.set_xticks([])

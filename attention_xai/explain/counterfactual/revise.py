@@ -199,7 +199,7 @@ class ReviseSiblings(Revise):
     name = "revise_siblings"
     needs_siblings = True
     # Chosen on the benchmark's 100 GOOD + 46 BAD digits of the quick model (README,
-    # "Counterfactuals the judges accept"; experiments/results/bench_revise_variants.json).
+    # "Counterfactuals the judges accept"; experiments/benchmarks/results/bench_revise_variants.json).
     # Siblings trained 3 epochs are less sure of any digit than the model: they must reach
     # margin 4 (kappa is the model's 8), with a third round for the digits that need it.
     defaults = {**Revise.defaults, "sparsify_steps": 40, "keep_margin": 5.0, "sibling_margin": 4.0, "rounds": 3}

@@ -8,9 +8,9 @@ writes the usual artifacts (`saved_models/<name>/model.keras`, `metrics.json`,
 `history.csv`), resumes after an interruption, and the next one starts even if one fails.
 Afterwards, on any machine with the main environment: `python -m attention_xai report`.
 
-    KERAS_BACKEND=jax python experiments/gpu_runner.py                  # everything
-    KERAS_BACKEND=jax python experiments/gpu_runner.py --only seed_resnet50_cbam_scratch
-    python experiments/gpu_runner.py --dry-run                           # print the commands
+    KERAS_BACKEND=jax python experiments/tools/gpu_runner.py                  # everything
+    KERAS_BACKEND=jax python experiments/tools/gpu_runner.py --only seed_resnet50_cbam_scratch
+    python experiments/tools/gpu_runner.py --dry-run                           # print the commands
 
 Mixed precision is chosen from the first device (`--precision auto`): bfloat16 on GPUs
 of compute capability 8.0 and above, float16 on older ones, float32 on a CPU. The exported
@@ -27,7 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "benchmarks" / "results"
 SEED_RUNS = ("seed_resnet50_cbam_scratch", "seed_efficientnetb0_cbam_scratch", "seed_mobilenetv2_cbam_scratch")
 ABLATION = ("none", "se", "pam", "gc")  # at 224x224 on MobileNetV2; cbam is seed_mobilenetv2_cbam_scratch
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--distribute", action="store_true", help="data-parallel on every visible device")
     parser.add_argument("--models-dir", type=Path, default=ROOT / "saved_models")
-    parser.add_argument("--summary", type=Path, default=ROOT / "experiments" / "results" / "gpu_runs.json")
+    parser.add_argument("--summary", type=Path, default=RESULTS / "gpu_runs.json")
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     parser.add_argument("--smoke", action="store_true", help="each run shrunk to seconds (tests)")
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ Across backends (`--only-backends`): the quick model through the real input path
 same steps in child processes on TensorFlow (this environment) and on JAX (`.venv-jax`,
 see requirements-jax.txt), alternating, and the ratio of their images per second.
 
-    python experiments/bench_training.py [--steps 12] [--rounds 3] [--memory-steps 200]
+    python experiments/benchmarks/bench_training.py [--steps 12] [--rounds 3] [--memory-steps 200]
         [--allocator-steps 60] [--only-allocator] [--only-backends] [--backend-steps 60] [--out FILE]
 
 Prints a JSON summary (and writes it to --out if given).
@@ -41,7 +41,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _training_setup(experiment: str, data=None, seed: int | None = None):

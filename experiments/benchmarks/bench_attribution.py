@@ -11,7 +11,7 @@ and 64 test digits, in one process:
    forward passes x the first plus its gradient passes x the second (the passes it
    reports). Its measured time per digit over that is the overhead ratio (goal: within 1.5x).
 
-    python experiments/bench_attribution.py [--digits 64] [--out FILE]
+    python experiments/benchmarks/bench_attribution.py [--digits 64] [--out FILE]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GRADIENT_METHODS = ("gradcam", "smoothgrad", "integrated_gradients")
 
 

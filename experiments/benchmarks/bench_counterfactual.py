@@ -21,7 +21,7 @@ CounterfactualRL and CounterfactualProto. Methods the judges reject are reported
 speed, never as a headline. Alibi's CounterfactualProto costs about a minute per digit here,
 so it runs on the first --reference digits of each kind only (the JSON says so).
 
-    python experiments/bench_counterfactual.py [--good 100] [--reference 5] [--methods a,b] \
+    python experiments/benchmarks/bench_counterfactual.py [--good 100] [--reference 5] [--methods a,b] \
         [--set method.param=value ...] [--out FILE]
 """
 
@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "benchmarks" / "results"
 KINDS = ("GOOD", "BAD")
 
 
@@ -81,7 +82,7 @@ def main(argv=None) -> dict:
                                              "alibi_proto")
     parser.add_argument("--set", action="append", default=[], metavar="METHOD.PARAM=VALUE")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "bench_counterfactual.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_counterfactual.json")
     parser.add_argument("--update", action="store_true",
                         help="keep the other methods of an existing --out (same digits, judges and machine kind) "
                              "and replace or add only the methods run now")

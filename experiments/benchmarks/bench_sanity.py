@@ -4,7 +4,7 @@ method (`cascading_randomization` method by method: a copy and its output spread
 as before), on the same model and digits, alternating over --rounds in one process. Checks
 that both give the same rows.
 
-    python experiments/bench_sanity.py [--name quick] [--digits 4] [--rounds 2] [--out FILE]
+    python experiments/benchmarks/bench_sanity.py [--name quick] [--digits 4] [--rounds 2] [--out FILE]
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import json
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "benchmarks" / "results"
 
 
 def main(argv=None) -> int:
@@ -22,7 +23,7 @@ def main(argv=None) -> int:
     parser.add_argument("--name", default="quick", help="artifact name under saved_models/")
     parser.add_argument("--digits", type=int, default=4, help="test digits checked (the explain stage uses 4)")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "bench_sanity.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_sanity.json")
     args = parser.parse_args(argv)
 
     from attention_xai.data import load_mnist, to_model_input

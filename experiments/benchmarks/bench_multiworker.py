@@ -7,8 +7,8 @@ on two cores share the same cores.
 Per run: training digits per second over the epochs (validation included), test accuracy,
 wall seconds of the whole command; written with the CPU to --out.
 
-    python experiments/bench_multiworker.py [--epochs 1] [--experiment quick] [--out FILE]
-    KERAS_BACKEND=jax .venv-jax/bin/python experiments/bench_multiworker.py
+    python experiments/benchmarks/bench_multiworker.py [--epochs 1] [--experiment quick] [--out FILE]
+    KERAS_BACKEND=jax .venv-jax/bin/python experiments/benchmarks/bench_multiworker.py
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "benchmarks" / "results"
 
 EXPERIMENT = '''
 import dataclasses
@@ -82,7 +83,7 @@ def main(argv=None) -> dict:
     from attention_xai.machine import cpu_description
 
     backend = keras.backend.backend()
-    out = args.out or ROOT / "experiments" / "results" / f"bench_multiworker_{backend}.json"
+    out = args.out or RESULTS / f"bench_multiworker_{backend}.json"
     report = {"backend": backend, "experiment": args.experiment, "epochs": args.epochs, "machine": cpu_description(),
               "runs": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,13 +2,13 @@
 
 Reads the comparison tables that `python -m attention_xai report` writes
 (reports/comparison/{models,attributions,attention}.csv) and, for the cost columns, the
-module benchmark (`python experiments/bench_training.py --only-modules --out
-experiments/results/bench_modules.json`), and prints one row per attention module: test
+module benchmark (`python experiments/benchmarks/bench_training.py --only-modules --out
+experiments/benchmarks/results/bench_modules.json`), and prints one row per attention module: test
 accuracy (mean +- std over the seeds, n), parameters, training and inference speed,
 Grad-CAM's deletion/insertion AUC, and the module's own attention map (informative share,
 dynamic range, deletion/insertion AUC when used as an explanation).
 
-    python experiments/ablation_table.py [--reports reports] [--costs FILE]
+    python experiments/tools/ablation_table.py [--reports reports] [--costs FILE]
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import csv
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "benchmarks" / "results"
 MODULES = ("none", "se", "cbam", "pam", "gc")
 
 
@@ -73,7 +74,7 @@ def table(reports: Path, costs: Path | None) -> str:
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", type=Path, default=ROOT / "reports")
-    parser.add_argument("--costs", type=Path, default=ROOT / "experiments" / "results" / "bench_modules.json")
+    parser.add_argument("--costs", type=Path, default=RESULTS / "bench_modules.json")
     args = parser.parse_args(argv)
     text = table(args.reports, args.costs)
     print(text)

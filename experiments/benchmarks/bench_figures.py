@@ -6,7 +6,7 @@ Redraws the attribution and counterfactual reports of one experiment from its sa
 of baring the panels, alternating over --rounds, in one process; nothing in reports/ is
 touched. Per report: the seconds of each variant (best of the rounds) and their ratio.
 
-    python experiments/bench_figures.py [--name quick] [--rounds 2] [--out FILE]
+    python experiments/benchmarks/bench_figures.py [--name quick] [--rounds 2] [--out FILE]
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "experiments" / "benchmarks" / "results"
 
 
 def empty_tick_lists(ax) -> None:
@@ -30,7 +31,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="quick", help="artifact name under saved_models/")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "bench_figures.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "bench_figures.json")
     args = parser.parse_args(argv)
 
     import attention_xai.reporting.attribution as attribution
