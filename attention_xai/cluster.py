@@ -60,6 +60,19 @@ class Cluster:
         return self.index == 0
 
 
+def free_loopback_ports(count: int) -> list[int]:
+    """`count` TCP ports free on 127.0.0.1 just now (the system picks them), for a cluster on
+    one machine: the tests' and benchmarks'."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def loopback_settings(engine: str, ports: list[int], index: int) -> dict[str, str]:
     """The environment of process `index` in a cluster of len(ports) processes on 127.0.0.1
     (the tests' and benchmarks' cluster; empty for one process)."""

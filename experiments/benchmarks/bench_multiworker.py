@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,20 +37,10 @@ def config():
 '''
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def run(backend: str, processes: int, experiment: Path, folder: Path) -> dict:
-    from attention_xai.cluster import loopback_settings
+    from attention_xai.cluster import free_loopback_ports, loopback_settings
 
-    ports = _free_ports(processes)
+    ports = free_loopback_ports(processes)
     started = time.perf_counter()
     workers = [subprocess.Popen([sys.executable, "-m", "attention_xai", "train", str(experiment), "--quiet",
                                  *(["--distribute"] if processes > 1 else []), "--models-dir", str(folder)],

@@ -17,8 +17,8 @@ import pytest
 
 import attention_xai  # noqa: F401
 from attention_xai.artifacts import ExperimentPaths
-from attention_xai.cluster import (Cluster, ClusterError, cluster_from_environment, loopback_settings,
-                                   rendezvous)
+from attention_xai.cluster import (Cluster, ClusterError, cluster_from_environment, free_loopback_ports,
+                                   loopback_settings, rendezvous)
 from attention_xai.errors import ConfigError
 from attention_xai.models import load_classifier
 from attention_xai.training import train_experiment
@@ -46,17 +46,6 @@ TOLERANCE = 0.2
 EXPERIMENT = "from conftest import multiworker_experiment as config\n"
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 def start_worker(index: int, ports: list[int], root: Path, *extra: str) -> subprocess.Popen:
     (root / "tmp").mkdir(exist_ok=True)
     env = {**os.environ, **loopback_settings(BACKEND, ports, index), "KERAS_BACKEND": BACKEND,
@@ -78,7 +67,7 @@ def finish(workers, timeout=420):
 @pytest.mark.skipif(BACKEND == "tensorflow", reason="the TensorFlow suite checks the same after a resume, below")
 def test_two_workers_on_loopback_train_one_model(tmp_path, mnist):
     (tmp_path / "mw.py").write_text(EXPERIMENT)
-    ports = free_ports(2)
+    ports = free_loopback_ports(2)
     results = finish([start_worker(i, ports, tmp_path) for i in range(2)])
     assert [code for code, _ in results] == [0, 0], "\n".join(err[-3000:] for _, err in results)
     _assert_one_model_as_good_as_one_process(tmp_path, mnist)
@@ -104,7 +93,7 @@ def _assert_one_model_as_good_as_one_process(tmp_path, mnist, killed_leftovers=f
 
 def test_a_worker_that_never_arrives_fails_in_one_line(tmp_path):
     (tmp_path / "mw.py").write_text(EXPERIMENT)
-    (chief,) = finish([start_worker(0, free_ports(2), tmp_path, "--cluster-timeout", "3")], timeout=120)
+    (chief,) = finish([start_worker(0, free_loopback_ports(2), tmp_path, "--cluster-timeout", "3")], timeout=120)
     code, stderr = chief
     assert code == 2 and one_error_line(stderr), stderr[-2000:]
     setting = "TF_CONFIG" if BACKEND == "tensorflow" else "KERAS_DISTRIBUTION_JOB_ADDRESSES"
@@ -137,7 +126,7 @@ def _cluster(index, port, size=2, own=None):
 
 @tensorflow_suite_only
 def test_rendezvous_meets_and_frees_the_port():
-    (port,) = free_ports(1)
+    (port,) = free_loopback_ports(1)
     assert _threads(rendezvous, (_cluster(0, port, 3), 5), (_cluster(1, port, 3), 5), (_cluster(2, port, 3), 5)) \
         == [None, None, None]
     with socket.socket() as again:  # the engine can take the port straight away
@@ -147,7 +136,7 @@ def test_rendezvous_meets_and_frees_the_port():
 
 @tensorflow_suite_only
 def test_rendezvous_errors_name_the_setting():
-    port, other = free_ports(2)
+    port, other = free_loopback_ports(2)
     # A worker pointed at an address where no chief listens.
     with pytest.raises(ClusterError,
                        match=r"worker 1: could not reach worker 0 at 127.0.0.1:\d+ within 1 s.*TF_CONFIG"):
@@ -208,7 +197,7 @@ def test_two_workers_resume_after_both_are_killed(tmp_path, mnist):
     import time
 
     (tmp_path / "mw.py").write_text(EXPERIMENT)
-    ports = free_ports(2)
+    ports = free_loopback_ports(2)
     workers = [start_worker(i, ports, tmp_path) for i in range(2)]
     state = tmp_path / "models" / "mw" / "checkpoints" / "state.json"
     deadline = time.monotonic() + 300
@@ -220,7 +209,7 @@ def test_two_workers_resume_after_both_are_killed(tmp_path, mnist):
         worker.communicate()
     first = json.loads(state.read_text())["history"]
     leftovers = set((tmp_path / "tmp").iterdir())
-    ports = free_ports(2)
+    ports = free_loopback_ports(2)
     results = finish([start_worker(i, ports, tmp_path) for i in range(2)])
     assert [code for code, _ in results] == [0, 0], "\n".join(err[-3000:] for _, err in results)
     assert all("resuming after epoch" in err for _, err in results)
