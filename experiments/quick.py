@@ -23,7 +23,7 @@ def config() -> ExperimentConfig:
         ),
         # 8 passes, the rate annealed along a cosine from 6e-3 and checked twice per pass
         # (ReduceLROnPlateau's cuts on top): 99.45, 99.40, 99.42% on seeds 0-2, in two thirds
-        # of the 12 constant-rate passes it had until 2026-12-02 (README, "Measured here").
+        # of the 12 constant-rate passes it had until 2026-12-02 (docs/benchmarks.md).
         training=TrainConfig(phases=(Phase(epochs=8, learning_rate=6e-3, anneal="cosine"),), batch_size=128,
                              plateau_patience=1, plateau_factor=0.5, early_stopping_patience=4, checks_per_epoch=2),
         seed=0,

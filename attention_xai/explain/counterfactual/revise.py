@@ -58,7 +58,7 @@ class Revise(CounterfactualMethod):
     name = "revise"
     kind = "white-box"
     needs_vae = True
-    # Chosen on 30 GOOD + 46 BAD test digits of the quick model (README, "Counterfactuals the
+    # Chosen on 30 GOOD + 46 BAD test digits of the quick model (docs/benchmarks.md, "Counterfactuals the
     # judges accept"): kappa 2 left half the GOOD digits' answers ambiguous to the judges.
     defaults = {"vae": str(VAE_DIR), "steps": 500, "learning_rate": 0.05, "lam": 0.05, "prior": 0.3,
                 "kappa": 8.0, "residual": False, "sparsify": True, "sparsify_steps": 20, "keep_margin": None,
@@ -198,7 +198,7 @@ class ReviseSiblings(Revise):
 
     name = "revise_siblings"
     needs_siblings = True
-    # Chosen on the benchmark's 100 GOOD + 46 BAD digits of the quick model (README,
+    # Chosen on the benchmark's 100 GOOD + 46 BAD digits of the quick model (docs/benchmarks.md,
     # "Counterfactuals the judges accept"; experiments/benchmarks/results/bench_revise_variants.json).
     # Siblings trained 3 epochs are less sure of any digit than the model: they must reach
     # margin 4 (kappa is the model's 8), with a third round for the digits that need it.
