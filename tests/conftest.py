@@ -31,7 +31,10 @@ def digits(mnist):
     return to_model_input(mnist.x_test[:16])
 
 
-COMMITTED_AUTOENCODERS = Path(__file__).resolve().parent.parent / "saved_models" / "autoencoders"
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository: tests name committed files and experiment folders from here."""
+
+COMMITTED_AUTOENCODERS = ROOT / "saved_models" / "autoencoders"
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +86,7 @@ def tiny_siblings_dir(mnist, tmp_path_factory):
     return directory
 
 
-COMMITTED_VAE = Path(__file__).resolve().parent.parent / "saved_models" / "vae"
+COMMITTED_VAE = ROOT / "saved_models" / "vae"
 """The committed digit VAE: `revise` is tested on it, as users run it (a VAE trained in
 seconds draws too few digits for a search to reach another class)."""
 
@@ -169,5 +172,5 @@ def max_abs_diff(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
 
-__all__ = ["COMMITTED_VAE", "copy_run", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line", "max_abs_diff",
-           "tiny_experiment", "tiny_model_config"]
+__all__ = ["COMMITTED_VAE", "ROOT", "copy_run", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line",
+           "max_abs_diff", "tiny_experiment", "tiny_model_config"]

@@ -1,6 +1,5 @@
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
@@ -8,8 +7,8 @@ from attention_xai.config import ExperimentConfig, ModelConfig, Phase, TrainConf
 from attention_xai.errors import ConfigError
 from attention_xai.experiment import available_experiments, experiments_dir, load_experiment
 from attention_xai.models import check_model_config
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 SEED_BACKBONES = {"seed_resnet50_cbam": "ResNet50", "seed_efficientnetb0_cbam": "EfficientNetB0",
                   "seed_mobilenetv2_cbam": "MobileNetV2", "seed_densenet121_frozen": "DenseNet121"}

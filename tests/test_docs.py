@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 pytestmark = pytest.mark.slow  # loads the committed models and builds ResNet50: `make test`
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def python_blocks(path: Path) -> list[str]:

@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import ROOT
+
 pytestmark = pytest.mark.slow  # starts three training processes
 
-ROOT = Path(__file__).resolve().parent.parent
 
 # Augmentation (half the digits) and dropout: both random streams must resume where they were.
 # One pass checked twice (checks_per_epoch=2): the two Keras epochs are the pass's two halves,

@@ -80,7 +80,6 @@ def test_committed_records_carry_no_machine_paths(tmp_path):
     """Benchmark results and reports are committed: a path inside the repository is written
     relative to it (`portable`), so no file names the folder of the machine that made it."""
     import re
-    from pathlib import Path
 
     from attention_xai.artifacts import portable
 
@@ -91,7 +90,7 @@ def test_committed_records_carry_no_machine_paths(tmp_path):
     assert portable(record, root) == {"model": "saved_models/quick/model.keras", "steps": 3,
                                       "params": {"siblings": "saved_models/quick/siblings", "other": "/elsewhere/x"},
                                       "list": ["a.txt", "text"]}
-    repo = Path(__file__).resolve().parent.parent
+    from conftest import ROOT as repo
     absolute = re.compile(r'"/(?:home|tmp|work|root|Users|mnt|private|var)/')
     committed = [*(repo / "experiments" / "benchmarks" / "results").glob("*.json"), *(repo / "reports").rglob("*.json"),
                  *(repo / "saved_models").glob("*/metrics.json")]

@@ -11,7 +11,7 @@ from attention_xai.cli import main
 from attention_xai.models import load_classifier
 from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_report
 from attention_xai.reporting.writing import read_csv
-from conftest import copy_run, one_error_line
+from conftest import ROOT, copy_run, one_error_line
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
 
@@ -23,7 +23,6 @@ def trained(tiny_run, tmp_path_factory):
     return copy_run(tiny_run, tmp_path_factory.mktemp("cf") / "run")
 
 
-ROOT = Path(__file__).resolve().parent.parent
 JUDGES = ROOT / "saved_models" / "judges"  # the committed judges, as a user's run reads them
 
 

@@ -13,7 +13,7 @@ from conftest import max_abs_diff, tiny_model_config
 
 def test_tiny_variant_round_trips_with_identical_outputs(digits, tmp_path):
     """small_cnn here (the edit loop); every full-size backbone makes the same round trip in
-    tests/test_plain_call.py, with an attention module and under a plain call."""
+    tests/models/test_plain_call.py, with an attention module and under a plain call."""
     config = tiny_model_config(backbone="small_cnn", backbone_kwargs={"widths": (8, 16, 16)})
     model = build_classifier(config)
     # The backbone's layers are in the classifier's own graph, not hidden in a nested model.

@@ -12,11 +12,10 @@ import pytest
 
 from attention_xai.artifacts import keras_home
 from attention_xai.cli import build_parser, main
-from conftest import one_error_line
+from conftest import ROOT, one_error_line
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cli(tmp_path, *args):

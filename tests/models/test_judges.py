@@ -19,10 +19,10 @@ from attention_xai.explain.samples import Samples
 from attention_xai.models.attention.base import AttentionBlock
 from attention_xai.models.judges import JUDGE_DIR, JUDGES, judge_predict, load_judges
 from attention_xai.models.vae import build_vae, load_vae
+from conftest import ROOT
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
 
-ROOT = Path(__file__).resolve().parent.parent
 COMMITTED_JUDGES = ROOT / JUDGE_DIR
 
 
