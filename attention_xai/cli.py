@@ -19,7 +19,6 @@ Errors a user can cause end with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -387,51 +386,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _config(args):
-    from attention_xai.experiment import DEFAULT_EXPERIMENT, load_experiment
+    from attention_xai.pipeline import resolve_experiment
 
-    config = load_experiment(args.experiment or DEFAULT_EXPERIMENT, smoke=args.smoke)
-    overrides, suffix = {}, []
-    if getattr(args, "backbone", None):
-        from attention_xai.models import resolve_backbone
-
-        overrides["backbone"] = resolve_backbone(args.backbone)
-        if overrides["backbone"] != resolve_backbone(config.model.backbone):
-            overrides["backbone_kwargs"] = {}  # they belong to the experiment's own backbone
-            overrides["attention_after"] = ()
-        suffix.append(overrides["backbone"].lower())
-    if getattr(args, "attention", None):
-        overrides["attention"] = args.attention.lower()
-        if overrides["attention"] != config.model.attention.lower():
-            overrides["attention_kwargs"] = {}  # they belong to the experiment's own module
-        suffix.append(overrides["attention"])
-    if getattr(args, "weights", None):
-        overrides["weights"] = None if args.weights.lower() == "none" else args.weights
-        suffix.append("imagenet" if args.weights == "imagenet" else "weights")
-    if getattr(args, "image_size", None) is not None:
-        overrides["image_size"] = args.image_size
-        suffix.append(str(args.image_size))
-    if overrides:
-        config = dataclasses.replace(config, model=dataclasses.replace(config.model, **overrides),
-                                     name="-".join([config.name, *suffix]))
-    if getattr(args, "precision", None) and args.precision != config.training.precision:
-        config = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=args.precision),
-                                     name=f"{config.name}-{args.precision.replace('_', '')}")
-    if getattr(args, "name", None):
-        config = dataclasses.replace(config, name=args.name)
-    if getattr(args, "distribute", False):  # how to train, not what: the name stays
-        config = dataclasses.replace(config, training=dataclasses.replace(config.training, distribute=True))
-    from attention_xai.models import check_model_config
-
-    check_model_config(config.model)
-    return config
+    return resolve_experiment(args.experiment, smoke=args.smoke, backbone=getattr(args, "backbone", None),
+                              attention=getattr(args, "attention", None), weights=getattr(args, "weights", None),
+                              image_size=getattr(args, "image_size", None), precision=getattr(args, "precision", None),
+                              name=getattr(args, "name", None), distribute=getattr(args, "distribute", False))
 
 
 def _configs(args) -> list:
     """The experiment's config, or with --seeds one per seed, named <name>-seed<k>."""
-    config = _config(args)
-    if not getattr(args, "seeds", None):
-        return [config]
-    return [dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}") for seed in args.seeds]
+    from attention_xai.pipeline import with_seeds
+
+    return with_seeds(_config(args), getattr(args, "seeds", None))
 
 
 def _paths(args, name: str):

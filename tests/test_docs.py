@@ -26,6 +26,7 @@ def test_every_python_snippet_runs_as_written(monkeypatch):
     exec(blocks["README.md"][0], namespace)
     assert namespace["probabilities"].shape == (8, 10) and namespace["resnet"].name
     assert namespace["maps"]["attention"]["spatial"].shape == (8, 8, 8)
+    assert namespace["config"].name == "quick-resnet50-gc"
     namespace["targets"] = np.argsort(-namespace["probabilities"], axis=1)[:, 1]
     exec(blocks["methods.md"][0], namespace)
     assert namespace["explanation"].maps.shape == (8, 28, 28)

@@ -1,0 +1,77 @@
+"""The pipeline as a library: what the command line does, callable from a notebook.
+
+This first part resolves experiments; the stages (train, explain, counterfactuals, report,
+run) move here from `attention_xai.cli` next (issue 17).
+
+    from attention_xai.pipeline import resolve_experiment
+    config = resolve_experiment("quick", backbone="ResNet50", attention="gc")
+    config.name   # "quick-resnet50-gc"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from attention_xai.config import ExperimentConfig
+
+
+def resolve_experiment(experiment: str | None = None, *, smoke: bool = False, backbone: str | None = None,
+                       attention: str | None = None, weights: str | None = None, image_size: int | None = None,
+                       precision: str | None = None, name: str | None = None,
+                       distribute: bool = False) -> ExperimentConfig:
+    """An experiment's config by name (a file in experiments/) or path, with overrides.
+
+    Args:
+        experiment: the name or a path to a .py file; None: the quick experiment.
+        smoke: shrink it to a seconds-long run (`ExperimentConfig.smoke`).
+        backbone, attention, weights ("none", "imagenet" or a file), image_size, precision:
+            replace the experiment's own; each that changes the model adds a suffix to the
+            name ("quick-resnet50-gc"), so that artifacts of different models never mix.
+        name: the artifact name instead of the derived one.
+        distribute: train data-parallel (how to train, not what: the name stays).
+
+    Raises:
+        ConfigError: no such experiment, an unknown backbone or module, or an invalid value.
+    """
+    from attention_xai.experiment import DEFAULT_EXPERIMENT, load_experiment
+    from attention_xai.models import check_model_config, resolve_backbone
+
+    config = load_experiment(experiment or DEFAULT_EXPERIMENT, smoke=smoke)
+    overrides, suffix = {}, []
+    if backbone:
+        overrides["backbone"] = resolve_backbone(backbone)
+        if overrides["backbone"] != resolve_backbone(config.model.backbone):
+            overrides["backbone_kwargs"] = {}  # they belong to the experiment's own backbone
+            overrides["attention_after"] = ()
+        suffix.append(overrides["backbone"].lower())
+    if attention:
+        overrides["attention"] = attention.lower()
+        if overrides["attention"] != config.model.attention.lower():
+            overrides["attention_kwargs"] = {}  # they belong to the experiment's own module
+        suffix.append(overrides["attention"])
+    if weights:
+        overrides["weights"] = None if weights.lower() == "none" else weights
+        suffix.append("imagenet" if weights == "imagenet" else "weights")
+    if image_size is not None:
+        overrides["image_size"] = image_size
+        suffix.append(str(image_size))
+    if overrides:
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, **overrides),
+                                     name="-".join([config.name, *suffix]))
+    if precision and precision != config.training.precision:
+        config = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=precision),
+                                     name=f"{config.name}-{precision.replace('_', '')}")
+    if name:
+        config = dataclasses.replace(config, name=name)
+    if distribute:
+        config = dataclasses.replace(config, training=dataclasses.replace(config.training, distribute=True))
+    check_model_config(config.model)
+    return config
+
+
+def with_seeds(config: ExperimentConfig, seeds: Sequence[int] | None) -> list[ExperimentConfig]:
+    """One config per seed, named <name>-seed<k>; without seeds, the config itself."""
+    if not seeds:
+        return [config]
+    return [dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}") for seed in seeds]

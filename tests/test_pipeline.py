@@ -1,0 +1,40 @@
+"""The pipeline as a notebook calls it (`attention_xai.pipeline`), and the command line on
+top of it naming the same models."""
+
+import pytest
+
+from attention_xai.cli import _configs, build_parser
+from attention_xai.errors import ConfigError
+from attention_xai.pipeline import resolve_experiment, with_seeds
+
+
+def test_an_experiment_with_overrides_names_the_model_it_trains():
+    config = resolve_experiment("quick", backbone="resnet50", attention="GC", image_size=64)
+    assert config.name == "quick-resnet50-gc-64"
+    assert (config.model.backbone, config.model.attention, config.model.image_size) == ("ResNet50", "gc", 64)
+    # The experiment's own backbone and module options do not follow onto others.
+    assert config.model.backbone_kwargs == {} and config.model.attention_kwargs == {}
+    assert resolve_experiment("quick", attention="cbam").model.attention_kwargs == \
+        resolve_experiment("quick").model.attention_kwargs
+    distributed = resolve_experiment("quick", distribute=True)
+    assert distributed.name == "quick" and distributed.training.distribute  # how, not what
+    assert resolve_experiment(None).name == "quick"
+    assert [c.name for c in with_seeds(resolve_experiment("quick", smoke=True), [0, 2])] == \
+        ["quick_smoke-seed0", "quick_smoke-seed2"]
+
+
+def test_the_command_line_resolves_through_the_library():
+    args = build_parser().parse_args(["train", "quick", "--backbone", "ResNet50", "--attention", "gc",
+                                      "--seeds", "0,1"])
+    assert _configs(args) == with_seeds(resolve_experiment("quick", backbone="ResNet50", attention="gc"), [0, 1])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"experiment": "quik"}, "unknown experiment 'quik'"),
+    ({"backbone": "ResNet51"}, "unknown backbone 'ResNet51'"),
+    ({"attention": "transformer"}, "unknown attention module 'transformer'"),
+    ({"image_size": 8}, "image_size must be"),
+])
+def test_a_bad_override_is_a_config_error(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve_experiment(**{"experiment": "quick", **kwargs})
