@@ -409,17 +409,12 @@ def _paths(args, name: str):
 
 def _train(args, config=None, data=None):
     from attention_xai.data import load_mnist
-    from attention_xai.training import train_experiment
+    from attention_xai.pipeline import train
 
-    config = config or _config(args)
-    data = data or load_mnist(args.data)
-    started = time.perf_counter()
-    result = train_experiment(config, data, _paths(args, config.name), fresh=args.fresh,
-                              verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2),
-                              tensorboard=args.tensorboard, cluster_timeout=getattr(args, "cluster_timeout", 300.0))
-    log.info("%s: trained in %.0f s, test accuracy %.2f%%", config.name, time.perf_counter() - started,
-             100 * result.metrics["test_accuracy"])
-    return result
+    return train(config or _config(args), models_dir=args.models_dir, reports_dir=args.reports_dir,
+                 data=data or load_mnist(args.data), fresh=args.fresh,
+                 verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2), tensorboard=args.tensorboard,
+                 cluster_timeout=getattr(args, "cluster_timeout", 300.0))
 
 
 def cmd_train(args):

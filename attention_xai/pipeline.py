@@ -1,6 +1,6 @@
 """The pipeline as a library: what the command line does, callable from a notebook.
 
-This first part resolves experiments; the stages (train, explain, counterfactuals, report,
+So far: resolving experiments and training; the other stages (explain, counterfactuals, report,
 run) move here from `attention_xai.cli` next (issue 17).
 
     from attention_xai.pipeline import resolve_experiment
@@ -75,3 +75,37 @@ def with_seeds(config: ExperimentConfig, seeds: Sequence[int] | None) -> list[Ex
     if not seeds:
         return [config]
     return [dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}") for seed in seeds]
+
+
+def train(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="reports", data=None,
+          fresh: bool = False, verbose="auto", tensorboard: bool = False, cluster_timeout: float | None = None):
+    """Trains (or resumes) `config` and exports it under `models_dir/<name>/`.
+
+    Args:
+        config: from `resolve_experiment` (or any ExperimentConfig).
+        models_dir, reports_dir: where the model and its report go.
+        data: MNIST from `attention_xai.data.load_mnist` (loaded here when None).
+        fresh: discard an interrupted run's checkpoints instead of resuming it.
+        verbose: Keras progress output ("auto", 0, 1 or 2).
+        tensorboard: also write TensorBoard logs.
+        cluster_timeout: seconds the processes of a multi-worker run wait for each other.
+
+    Returns:
+        The TrainResult: the exported model, its metrics (also in metrics.json), the history.
+    """
+    import logging
+    import time
+
+    from attention_xai.artifacts import ExperimentPaths
+    from attention_xai.cluster import DEFAULT_TIMEOUT
+    from attention_xai.data import load_mnist
+    from attention_xai.training import train_experiment
+
+    data = data if data is not None else load_mnist()
+    started = time.perf_counter()
+    result = train_experiment(config, data, ExperimentPaths(config.name, models_dir, reports_dir), fresh=fresh,
+                              verbose=verbose, tensorboard=tensorboard,
+                              cluster_timeout=DEFAULT_TIMEOUT if cluster_timeout is None else cluster_timeout)
+    logging.getLogger(__name__).info("%s: trained in %.0f s, test accuracy %.2f%%", config.name,
+                                     time.perf_counter() - started, 100 * result.metrics["test_accuracy"])
+    return result

@@ -38,3 +38,21 @@ def test_the_command_line_resolves_through_the_library():
 def test_a_bad_override_is_a_config_error(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         resolve_experiment(**{"experiment": "quick", **kwargs})
+
+
+@pytest.mark.slow  # trains an epoch
+def test_train_from_python_exports_where_the_command_line_would(mnist, tmp_path, caplog):
+    import json
+    import logging
+
+    from attention_xai.artifacts import ExperimentPaths
+    from attention_xai.pipeline import train
+    from conftest import tiny_experiment
+
+    with caplog.at_level(logging.INFO, logger="attention_xai"):
+        result = train(tiny_experiment(epochs=1), models_dir=tmp_path / "models", reports_dir=tmp_path / "reports",
+                       data=mnist, verbose=0)
+    paths = ExperimentPaths("tiny", tmp_path / "models", tmp_path / "reports")
+    recorded = json.loads(paths.metrics.read_text())
+    assert paths.model.is_file() and recorded["test_accuracy"] == result.metrics["test_accuracy"]
+    assert "tiny: trained in" in caplog.text
