@@ -730,66 +730,22 @@ def cmd_report(args):
     """Each named experiment's report (every one with artifacts by default), then the
     cross-experiment page. A broken experiment is named on stderr and skipped; the others
     are still written; the exit code is then 2."""
-    from attention_xai.errors import ArtifactError
     from attention_xai.experiment import load_experiment
-    from attention_xai.reporting.comparison_report import read_record, write_comparison_report
+    from attention_xai.pipeline import report
 
     names = [*args.experiments, *args.name]
     if args.smoke:
         names = [load_experiment(name, smoke=True).name if not name.endswith("_smoke") else name for name in names]
-    if not names:
-        names = _experiments_with_artifacts(args.models_dir)
-        if not names:
-            raise ArtifactError(f"no experiment has artifacts under {args.models_dir}; make some with "
-                                f"`python -m attention_xai run`")
-    started, failed = time.perf_counter(), []
-    for name in names:
-        try:
-            _report_one(_paths(args, name))
-        except ArtifactError as exc:
-            print(f"attention_xai: error: {exc}", file=sys.stderr)
-            failed.append(name)
-    records = []
-    for name in _experiments_with_artifacts(args.models_dir):
-        try:
-            records.append(read_record(_paths(args, name)))
-        except ArtifactError as exc:
-            if name not in failed:  # named once already
-                print(f"attention_xai: error: {exc}", file=sys.stderr)
-                failed.append(name)
-    if records:
-        log.info("report: %s (%d experiments) in %.1f s", write_comparison_report(records, args.reports_dir),
-                 len(records), time.perf_counter() - started)
-    return EXIT_USER_ERROR if failed else 0
-
-
-def _experiments_with_artifacts(models_dir: Path) -> list[str]:
-    """Folders under models_dir with a metrics.json, but for the shared models' (the
-    autoencoders, the VAE and the judges), which are not experiments."""
-    from attention_xai.models.autoencoder import AUTOENCODER_DIR
-    from attention_xai.models.judges import JUDGE_DIR
-    from attention_xai.models.vae import VAE_DIR
-
-    shared = {Path(d).name for d in (AUTOENCODER_DIR, JUDGE_DIR, VAE_DIR)}
-    return sorted(p.parent.name for p in Path(models_dir).glob("*/metrics.json") if p.parent.name not in shared)
-
-
-def _report_one(paths) -> None:
-    """Every figure of one experiment from its saved arrays (nothing is trained, explained
-    or searched again), then its page."""
-    from attention_xai.reporting import write_training_report
-    from attention_xai.artifacts import STAGE_ARRAYS
-    from attention_xai.reporting.attribution_report import redraw_attribution_report
-    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_report
-    from attention_xai.reporting.training_report import read_metrics
-
-    read_metrics(paths)  # a missing or broken experiment fails before anything is redrawn
-    for stage, redraw in (("attributions", redraw_attribution_report),
-                          ("counterfactuals", redraw_counterfactual_report)):
-        arrays = paths.stage_arrays(stage)
-        if (arrays / STAGE_ARRAYS[stage]).is_file():
-            redraw(arrays, paths.report_dir / stage)
-    log.info("report: %s", write_training_report(paths))
+    started = time.perf_counter()
+    written = report(names, models_dir=args.models_dir, reports_dir=args.reports_dir)
+    for page in written.pages.values():
+        log.info("report: %s", page)
+    for message in written.failed.values():
+        print(f"attention_xai: error: {message}", file=sys.stderr)
+    if written.comparison is not None:
+        log.info("report: %s (%d experiments) in %.1f s", written.comparison, written.compared,
+                 time.perf_counter() - started)
+    return EXIT_USER_ERROR if written.failed else 0
 
 
 def cmd_run(args):

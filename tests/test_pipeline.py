@@ -56,3 +56,17 @@ def test_train_from_python_exports_where_the_command_line_would(mnist, tmp_path,
     recorded = json.loads(paths.metrics.read_text())
     assert paths.model.is_file() and recorded["test_accuracy"] == result.metrics["test_accuracy"]
     assert "tiny: trained in" in caplog.text
+
+
+@pytest.mark.slow  # uses the session's tiny trained run
+def test_report_from_python_names_what_it_wrote_and_what_it_could_not(tiny_run, tmp_path):
+    from attention_xai.errors import ArtifactError
+    from attention_xai.pipeline import report
+    from conftest import copy_run
+
+    paths = copy_run(tiny_run, tmp_path / "run")
+    written = report(["tiny", "missing"], models_dir=paths.models_root, reports_dir=paths.reports_root)
+    assert written.pages["tiny"].is_file() and list(written.failed) == ["missing"]
+    assert "missing" in written.failed["missing"] and written.compared == 1 and written.comparison.is_file()
+    with pytest.raises(ArtifactError, match="no experiment has artifacts under"):
+        report(models_dir=tmp_path / "empty", reports_dir=tmp_path / "reports")
