@@ -786,19 +786,15 @@ def _finished_with(paths, config) -> bool:
 
 
 def cmd_evaluate(args):
-    from attention_xai.data import DigitBatches, load_mnist
-    from attention_xai.evaluate import classification_metrics
+    from attention_xai.data import load_mnist
     from attention_xai.models import load_classifier
+    from attention_xai.pipeline import evaluate
 
     if args.limit is not None and args.limit <= 0:
         raise ConfigError("--limit must be a positive integer")
-    model = load_classifier(args.model)
-    data = load_mnist(args.data)
-    x, y = data.x_test[: args.limit], data.y_test[: args.limit]
-    probabilities = model.predict(DigitBatches(x, y, args.batch_size), verbose=0)
-    metrics = classification_metrics(y, probabilities)
-    print(json.dumps({"model": str(args.model), "test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"],
-                      "test_size": int(len(y)), "per_class_accuracy": metrics["per_class_accuracy"]}, indent=2))
+    model = load_classifier(args.model)  # a bad file fails before MNIST is read
+    metrics = evaluate(model, limit=args.limit, batch_size=args.batch_size, data=load_mnist(args.data))
+    print(json.dumps({"model": str(args.model), **metrics}, indent=2))
 
 
 def cmd_list(args):

@@ -1,7 +1,7 @@
 """The pipeline as a library: what the command line does, callable from a notebook.
 
-So far: resolving experiments, training and reports; the other stages (explain, counterfactuals,
-run) move here from `attention_xai.cli` next (issue 17).
+So far: resolving experiments, training, evaluating and reports; the other stages (explain,
+counterfactuals, run) move here from `attention_xai.cli` next (issue 17).
 
     from attention_xai.pipeline import resolve_experiment
     config = resolve_experiment("quick", backbone="ResNet50", attention="gc")
@@ -189,3 +189,26 @@ def report(names: Sequence[str] | None = None, *, models_dir="saved_models", rep
             failed.setdefault(name, str(exc))
     comparison = write_comparison_report(records, reports_dir) if records else None
     return Reports(pages=pages, failed=failed, comparison=comparison, compared=len(records))
+
+
+def evaluate(model, *, limit: int | None = None, batch_size: int = 256, data=None) -> dict:
+    """A saved classifier (a path) or a loaded one on the first `limit` official test digits
+    (all 10,000 when None): accuracy, loss, the count and the per-class accuracy.
+
+    Raises:
+        ConfigError: a limit that is not a positive integer.
+        ArtifactError: a model file that cannot be loaded as a digit classifier.
+    """
+    from attention_xai.data import DigitBatches, load_mnist
+    from attention_xai.errors import ConfigError
+    from attention_xai.evaluate import classification_metrics
+    from attention_xai.models import load_classifier
+
+    if limit is not None and (not isinstance(limit, int) or limit <= 0):
+        raise ConfigError(f"limit must be a positive integer, got {limit!r}")
+    classifier = load_classifier(model) if not hasattr(model, "predict") else model
+    data = data if data is not None else load_mnist()
+    x, y = data.x_test[:limit], data.y_test[:limit]
+    metrics = classification_metrics(y, classifier.predict(DigitBatches(x, y, batch_size), verbose=0))
+    return {"test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"], "test_size": int(len(y)),
+            "per_class_accuracy": metrics["per_class_accuracy"]}

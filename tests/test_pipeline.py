@@ -70,3 +70,19 @@ def test_report_from_python_names_what_it_wrote_and_what_it_could_not(tiny_run, 
     assert "missing" in written.failed["missing"] and written.compared == 1 and written.comparison.is_file()
     with pytest.raises(ArtifactError, match="no experiment has artifacts under"):
         report(models_dir=tmp_path / "empty", reports_dir=tmp_path / "reports")
+
+
+@pytest.mark.slow  # uses the session's tiny trained run
+def test_evaluate_from_python_gives_the_recorded_test_metrics(tiny_run, mnist):
+    import json
+
+    from attention_xai.models import load_classifier
+    from attention_xai.pipeline import evaluate
+
+    model = tiny_run / "models" / "tiny" / "model.keras"
+    recorded = json.loads((model.parent / "metrics.json").read_text())  # tiny tests on its first 128 digits
+    by_path = evaluate(model, limit=128, data=mnist)
+    assert by_path["test_size"] == 128 and by_path["test_accuracy"] == pytest.approx(recorded["test_accuracy"])
+    assert evaluate(load_classifier(model), limit=128, data=mnist) == by_path
+    with pytest.raises(ConfigError, match="limit must be a positive integer, got 0"):
+        evaluate(model, limit=0, data=mnist)
