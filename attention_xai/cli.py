@@ -414,7 +414,7 @@ def _train(args, config=None, data=None):
     return train(config or _config(args), models_dir=args.models_dir, reports_dir=args.reports_dir,
                  data=data or load_mnist(args.data), fresh=args.fresh,
                  verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2), tensorboard=args.tensorboard,
-                 cluster_timeout=getattr(args, "cluster_timeout", 300.0))
+                 cluster_timeout=getattr(args, "cluster_timeout", None))
 
 
 def cmd_train(args):

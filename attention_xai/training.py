@@ -51,6 +51,11 @@ class TrainResult:
     history: list[dict]
 
 
+def current_learning_rate(model: keras.Model) -> float:
+    """The optimizer's current learning rate, as a Python float."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
 class _Resumable:
     """Mixin for Keras callbacks whose counters must survive a restart."""
 
@@ -97,14 +102,11 @@ class ResumableReduceLROnPlateau(_Resumable, keras.callbacks.ReduceLROnPlateau):
             self.model.optimizer.learning_rate = max(self.learning_rate * self.scale * shape, self.min_lr)
 
     def on_epoch_end(self, epoch, logs=None):
-        before = self._rate()
+        before = current_learning_rate(self.model)
         super().on_epoch_end(epoch, logs)
-        after = self._rate()
+        after = current_learning_rate(self.model)
         if after < before:
             self.scale *= after / before
-
-    def _rate(self) -> float:
-        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 class ResumableEarlyStopping(_Resumable, keras.callbacks.EarlyStopping):
@@ -128,7 +130,7 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
-        self._learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        self._learning_rate = current_learning_rate(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
