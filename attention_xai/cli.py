@@ -206,27 +206,6 @@ def _set_args(parser: argparse.ArgumentParser) -> None:
                              "unknown names and values of the wrong type are errors")
 
 
-def _set_params(args, ran: list[str]) -> dict[str, dict]:
-    """Parameters by method: the experiment's own (`ExperimentConfig.method_params`, none for
-    --model), overridden by --set; ConfigError for a --set entry whose method does not run,
-    or an experiment whose method_params name a method that does not exist."""
-    from attention_xai.explain import ATTRIBUTIONS
-    from attention_xai.explain.counterfactual import COUNTERFACTUALS
-    from attention_xai.params import parse_set_options
-
-    names = [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()]
-    given = parse_set_options(args.set, names)
-    unused = [name for name in given if name not in ran]
-    if unused:
-        raise ConfigError(f"--set names {unused[0]!r}, which is not among the methods run ({', '.join(ran)})")
-    own = {} if getattr(args, "model", None) is not None else _config(args).method_params
-    unknown = [name for name in own if name not in names]
-    if unknown:
-        raise ConfigError(f"the experiment's method_params name {unknown[0]!r}, which is not a method; "
-                          f"valid: {', '.join(names)}")
-    return {name: {**own.get(name, {}), **given.get(name, {})} for name in ran if name in own or name in given}
-
-
 def _target_rule(text: str):
     from attention_xai.params import TARGET_RULES
 
@@ -427,78 +406,62 @@ def cmd_train(args):
 
 
 def _method_names(text: str) -> list[str]:
-    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.pipeline import attribution_methods
 
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    for name in names:
-        ATTRIBUTIONS.get(name)  # ConfigError naming the valid methods
-    if not names:
+    if not [n for n in text.split(",") if n.strip()]:
         raise ConfigError("--methods names no method")
-    return names
+    return list(attribution_methods(text.split(",")))  # ConfigError naming the valid methods
 
 
-def _attribution_methods(args, ran: list[str] | None = None) -> dict:
-    """Attribution method instances from --methods and --set, validated before any loading."""
-    from attention_xai.explain import ATTRIBUTIONS
+def _selection(args):
+    from attention_xai.pipeline import Selection
 
-    names = _method_names(args.methods)
-    params = _set_params(args, ran or names)
-    return {name: ATTRIBUTIONS.get(name).from_text(params.get(name, {}), seed=args.seed) for name in names}
+    selection = Selection(good=args.good, bad=args.bad, rule=args.rule, per_class=args.per_class, seed=args.seed)
+    return selection.smoke() if args.smoke else selection
 
 
-def _explain(args, model, images, labels, out_dir: Path, methods: dict, arrays_dir: Path | None = None):
-    from attention_xai.explain.analysis import analyse
-    from attention_xai.reporting.attribution_report import write_attribution_report
+def _resources(args, model_dir: Path | None = None):
+    from attention_xai.explain.counterfactual.needs import Resources
 
-    if args.good < 0 or args.bad < 0:
-        raise ConfigError("--good and --bad must be >= 0")
-    started = time.perf_counter()
-    analysis = analyse(model, images, labels, methods=methods, good=args.good, bad=args.bad, rule=args.rule,
-                       per_class=args.per_class, target=args.target, seed=args.seed, metrics=not args.no_metrics)
-    write_attribution_report(analysis, out_dir, arrays_dir)
-    log.info("explain: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.explanations),
-             time.perf_counter() - started, out_dir)
-    return analysis
+    return Resources(autoencoders=args.autoencoders, vae=args.vae, judges=args.judges, model_dir=model_dir)
 
 
-SMOKE_POOL = 512
+def _model_file(args):
+    """The classifier a command uses (--model, or its experiment's export) and the
+    experiment's paths (None for --model); nothing is loaded yet."""
+    if args.model is not None:
+        return args.model, None
+    paths = _paths(args, _config(args).name)
+    if not paths.model.is_file():
+        from attention_xai.errors import ArtifactError
+
+        raise ArtifactError(f"no trained model for {paths.name!r} ({paths.model} is missing); "
+                            f"run `python -m attention_xai train {paths.name}` first")
+    return paths.model, paths
 
 
-def _explain_pool(args, data):
-    """The test digits GOOD/BAD ones are chosen from: all 10,000, or the first 512 and at
-    most 2 of each kind with --smoke."""
-    from attention_xai.data import to_model_input
-
-    if args.smoke:
-        args.good, args.bad = min(args.good, 2), min(args.bad, 2)
-        return to_model_input(data.x_test[:SMOKE_POOL]), data.y_test[:SMOKE_POOL]
-    return to_model_input(data.x_test), data.y_test
-
-
-def _stage_inputs(args, stage: str):
-    """What `explain` and `counterfactual` work on: (model, its experiment paths or None
-    for --model, output folder, MNIST, digits, their labels or None for --images)."""
-    from attention_xai.data import load_digit_images, load_mnist
-    from attention_xai.models import load_classifier
-
+def _stage_model(args, stage: str):
+    """`_model_file`, and the stage's output folder."""
     if args.images is not None and args.model is None:
         raise ConfigError(f"--images needs --model (which classifier should the {stage} stage use?)")
-    paths = None
-    if args.model is not None:
-        model = load_classifier(args.model)
-        out_dir = args.out or args.reports_dir / args.model.stem / stage
-    else:
-        paths = _paths(args, _config(args).name)
-        model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
-        out_dir = args.out or paths.report_dir / stage
+    model_file, paths = _model_file(args)
+    return model_file, paths, args.out or (args.reports_dir / model_file.stem if paths is None else paths.report_dir
+                                           ) / stage
+
+
+def _stage_inputs(args, model_file: Path, stage: str):
+    """(model, MNIST, digits, their labels or None for --images)."""
+    from attention_xai.data import load_digit_images, load_mnist
+    from attention_xai.models import load_classifier
+    from attention_xai.pipeline import test_pool
+
+    model = load_classifier(model_file)
     data = load_mnist(args.data)
-    if args.images is not None:
-        images, names, skipped = load_digit_images(args.images)
-        labels = None
-        log.info("%s: %d images from %s (%d skipped)", stage, len(names), args.images, len(skipped))
-    else:
-        images, labels = _explain_pool(args, data)
-    return model, paths, out_dir, data, images, labels
+    if args.images is None:
+        return model, data, *test_pool(data, smoke=args.smoke)
+    images, names, skipped = load_digit_images(args.images)
+    log.info("%s: %d images from %s (%d skipped)", stage, len(names), args.images, len(skipped))
+    return model, data, images, None
 
 
 def _arrays_dir(args, paths, stage: str) -> Path | None:
@@ -515,126 +478,44 @@ def _refresh_report(args, paths) -> None:
         log.info("report: %s", write_training_report(paths))
 
 
+def _params(args, ran: list[str]) -> dict:
+    """--set over the experiment's own method_params (none for --model)."""
+    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+    from attention_xai.params import parse_set_options
+    from attention_xai.pipeline import method_params
+
+    given = parse_set_options(args.set, [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()])
+    own = {} if getattr(args, "model", None) is not None else _config(args).method_params
+    return method_params(own, given, ran)
+
+
 def cmd_explain(args):
     _require_tensorflow("explain")
-    methods = _attribution_methods(args)  # bad names and parameters fail before any loading
-    model, paths, out_dir, _, images, labels = _stage_inputs(args, "attributions")
-    _explain(args, model, images, labels, out_dir, methods, _arrays_dir(args, paths, "attributions"))
+    from attention_xai.pipeline import attribution_methods, explain
+
+    names = _method_names(args.methods)  # bad names and parameters fail before any loading
+    methods = attribution_methods(names, _params(args, names), seed=args.seed)
+    model_file, paths, out_dir = _stage_model(args, "attributions")
+    model, _, images, labels = _stage_inputs(args, model_file, "attributions")
+    explain(model, images, labels, methods=methods, selection=_selection(args), target=args.target,
+            metrics=not args.no_metrics, out_dir=out_dir, arrays_dir=_arrays_dir(args, paths, "attributions"))
     _refresh_report(args, paths)
-
-
-def _missing_model(paths):
-    from attention_xai.errors import ArtifactError
-
-    raise ArtifactError(f"no trained model for {paths.name!r} ({paths.model} is missing); "
-                        f"run `python -m attention_xai train {paths.name}` first")
-
-
-def _cf_method_names(args) -> list[str]:
-    from attention_xai.explain.counterfactual import COUNTERFACTUALS
-
-    if args.cf_methods is None:
-        return _default_cf_methods(args)
-    text = args.cf_methods.strip().lower()
-    names = COUNTERFACTUALS.names() if text == "all" else [n.strip().lower() for n in text.split(",") if n.strip()]
-    if not names:
-        raise ConfigError("--methods names no counterfactual method")
-    for name in names:
-        COUNTERFACTUALS.get(name)  # ConfigError naming the valid methods
-    return names
-
-
-def _default_cf_methods(args) -> list[str]:
-    """The default methods, less those that need seed siblings this model does not have
-    (named in the log with the command that trains them)."""
-    from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
-
-    names, siblings = [], _siblings_directory(args)
-    for name in default_methods():
-        if COUNTERFACTUALS.get(name).needs_siblings and not siblings.is_dir():
-            log.warning("%s: left out, no seed siblings in %s (`python -m attention_xai siblings %s` trains them)",
-                     name, siblings, getattr(args, "experiment", None) or "quick")
-            continue
-        names.append(name)
-    return names
-
-
-def _siblings_directory(args) -> Path:
-    """Where `siblings` saved the seed siblings of the model this command uses."""
-    from attention_xai.models.siblings import SIBLINGS
-
-    if getattr(args, "model", None) is not None:
-        return args.model.parent / SIBLINGS
-    return _paths(args, _config(args).name).model_dir / SIBLINGS
-
-
-def _cf_methods(args, ran: list[str] | None = None) -> dict:
-    """Counterfactual method instances from --methods/--cf-methods and --set, validated
-    before anything is loaded."""
-    from attention_xai.explain.counterfactual import COUNTERFACTUALS
-    from attention_xai.explain.counterfactual.analysis import build_counterfactual_methods
-
-    names = _cf_method_names(args)
-    params = {name: entries for name, entries in _set_params(args, ran or names).items() if name in names}
-    for name in names:
-        method = COUNTERFACTUALS.get(name)
-        if getattr(args, "smoke", False):
-            params[name] = {**method.smoke, **params.get(name, {})}
-        if method.needs_autoencoders:
-            params.setdefault(name, {}).setdefault("autoencoders", str(args.autoencoders))
-        if method.needs_vae:
-            params.setdefault(name, {}).setdefault("vae", str(args.vae))
-        if method.needs_siblings:
-            params.setdefault(name, {}).setdefault("siblings", str(_siblings_directory(args)))
-        if name == "alibi_cfrl":
-            params[name].setdefault("directory", str(_cfrl_directory(args)))
-    return build_counterfactual_methods(names, params, seed=args.seed)
-
-
-def _cfrl_directory(args) -> Path:
-    """Where `cfrl` saved the policy of the model this command uses."""
-    if getattr(args, "model", None) is not None:
-        return args.model.parent / "cfrl"
-    return _paths(args, _config(args).name).model_dir / "cfrl"
-
-
-def _counterfactuals(args, model, images, labels, out_dir: Path, data, methods: dict, target,
-                     arrays_dir: Path | None = None, explained=None) -> Path:
-    from attention_xai.data import to_model_input
-    from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
-    from attention_xai.models.autoencoder import load_autoencoders
-    from attention_xai.models.judges import load_judges
-    from attention_xai.models.siblings import sibling_paths
-    from attention_xai.models.vae import load_vae
-    from attention_xai.reporting.counterfactual_report import write_counterfactual_report
-
-    if args.good < 0 or args.bad < 0:
-        raise ConfigError("--good and --bad must be >= 0")
-    # Everything the stage reads fails before any search when missing or of another format.
-    autoencoders = load_autoencoders(args.autoencoders)
-    judges = load_judges(args.judges)  # handed to the measurement only, after every search
-    if any(m.needs_vae for m in methods.values()):
-        load_vae(args.vae)
-    for method in methods.values():
-        if method.needs_siblings:
-            sibling_paths(method.params["siblings"])
-    started = time.perf_counter()
-    analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=args.good, bad=args.bad,
-                                       rule=args.rule, per_class=args.per_class, target=target, seed=args.seed,
-                                       autoencoders=autoencoders, training_digits=to_model_input(data.x_train),
-                                       judges=judges, explained=explained)
-    write_counterfactual_report(analysis, out_dir, arrays_dir)
-    log.info("counterfactual: %d digits x %d methods in %.0f s -> %s", len(analysis.images), len(analysis.results),
-             time.perf_counter() - started, out_dir)
-    return out_dir
 
 
 def cmd_counterfactual(args):
     _require_tensorflow("counterfactual")
-    methods = _cf_methods(args)  # bad names and parameters fail before any loading
-    model, paths, out_dir, data, images, labels = _stage_inputs(args, "counterfactuals")
-    _counterfactuals(args, model, images, labels, out_dir, data, methods, args.target,
-                     _arrays_dir(args, paths, "counterfactuals"))
+    from attention_xai.pipeline import counterfactual_methods, counterfactual_names, counterfactuals
+
+    model_file, paths, out_dir = _stage_model(args, "counterfactuals")
+    resources = _resources(args, model_file.parent)
+    names = counterfactual_names(args.cf_methods, resources)  # bad names and parameters fail before any loading
+    methods = counterfactual_methods(names, _params(args, names), seed=args.seed, smoke=args.smoke,
+                                     resources=resources)
+    model, data, images, labels = _stage_inputs(args, model_file, "counterfactuals")
+    counterfactuals(model, images, labels, methods=methods, selection=_selection(args), target=args.target,
+                    resources=resources, data=data, out_dir=out_dir,
+                    arrays_dir=_arrays_dir(args, paths, "counterfactuals"))
     _refresh_report(args, paths)
 
 
@@ -647,12 +528,8 @@ def cmd_cfrl(args):
 
     if args.steps <= 0:
         raise ConfigError("--steps must be positive")
-    if args.model is not None:
-        model, out = load_classifier(args.model), args.out or args.model.parent / "cfrl"
-    else:
-        paths = _paths(args, _config(args).name)
-        model = load_classifier(paths.model) if paths.model.is_file() else _missing_model(paths)
-        out = args.out or paths.model_dir / "cfrl"
+    model_file, _ = _model_file(args)
+    model, out = load_classifier(model_file), args.out or model_file.parent / "cfrl"
     load_autoencoders(args.autoencoders)  # fails before training when missing
     data = load_mnist(args.data)
     record = train_cfrl(model, to_model_input(data.x_train), out, steps=args.steps, seed=args.seed,
@@ -751,38 +628,20 @@ def cmd_report(args):
 def cmd_run(args):
     _require_tensorflow("run (its explain and counterfactual stages)")
     from attention_xai.data import load_mnist
-    from attention_xai.models import load_classifier
-    from attention_xai.reporting import write_training_report
+    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+    from attention_xai.params import parse_set_options
+    from attention_xai.pipeline import run
 
     configs = _configs(args)
-    # Bad names and parameters of either stage fail before training.
-    ran = [*_method_names(args.methods), *_cf_method_names(args)]
-    methods, cf_methods = _attribution_methods(args, ran), _cf_methods(args, ran)
-    data = load_mnist(args.data)
-    images, labels = _explain_pool(args, data)
+    given = parse_set_options(args.set, [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()])
+    names, data = _method_names(args.methods), load_mnist(args.data)
     for config in configs:
-        paths = _paths(args, config.name)
-        if args.reuse and _finished_with(paths, config):
-            log.info("%s: reusing the finished model in %s", config.name, paths.model)
-            model = load_classifier(paths.model)
-        else:
-            model = _train(args, config, data).model
-        explained = _explain(args, model, images, labels, paths.report_dir / "attributions", methods,
-                             paths.model_dir / "attributions")
-        # The overlap columns reuse the maps just made (the same digits, towards the predicted class).
-        _counterfactuals(args, model, images, labels, paths.report_dir / "counterfactuals", data, cf_methods, "auto",
-                         paths.model_dir / "counterfactuals", explained)
-        log.info("report: %s", write_training_report(paths))
-
-
-def _finished_with(paths, config) -> bool:
-    try:
-        metrics = json.loads(paths.metrics.read_text())
-    except (OSError, ValueError):
-        return False
-    from attention_xai.training import same_config
-
-    return paths.model.is_file() and same_config(metrics.get("config"), config)
+        run(config, models_dir=args.models_dir, reports_dir=args.reports_dir, data=data, methods=names,
+            cf_methods=args.cf_methods, params=given, selection=_selection(args), resources=_resources(args),
+            target=args.target, metrics=not args.no_metrics, smoke=args.smoke, reuse=args.reuse, fresh=args.fresh,
+            verbose=0 if args.quiet else (1 if sys.stdout.isatty() else 2), tensorboard=args.tensorboard,
+            cluster_timeout=getattr(args, "cluster_timeout", None))
 
 
 def cmd_evaluate(args):

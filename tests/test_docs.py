@@ -27,6 +27,8 @@ def test_every_python_snippet_runs_as_written(monkeypatch):
     assert namespace["probabilities"].shape == (8, 10) and namespace["resnet"].name
     assert namespace["maps"]["attention"]["spatial"].shape == (8, 8, 8)
     assert namespace["config"].name == "quick-resnet50-gc"
+    assert [e.method for e in namespace["analysis"].explanations] == ["gradcam", "occlusion"]
+    assert len(namespace["analysis"].images) == 4 and namespace["searched"].results[0].valid.all()
     namespace["targets"] = np.argsort(-namespace["probabilities"], axis=1)[:, 1]
     exec(blocks["methods.md"][0], namespace)
     assert namespace["explanation"].maps.shape == (8, 28, 28)

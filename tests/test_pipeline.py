@@ -1,11 +1,16 @@
 """The pipeline as a notebook calls it (`attention_xai.pipeline`), and the command line on
 top of it naming the same models."""
 
+import ast
+
 import pytest
 
 from attention_xai.cli import _configs, build_parser
 from attention_xai.errors import ConfigError
 from attention_xai.pipeline import resolve_experiment, with_seeds
+from conftest import ROOT
+
+ROOT_MODELS = ROOT / "saved_models"
 
 
 def test_an_experiment_with_overrides_names_the_model_it_trains():
@@ -86,3 +91,74 @@ def test_evaluate_from_python_gives_the_recorded_test_metrics(tiny_run, mnist):
     assert evaluate(load_classifier(model), limit=128, data=mnist) == by_path
     with pytest.raises(ConfigError, match="limit must be a positive integer, got 0"):
         evaluate(model, limit=0, data=mnist)
+
+
+def test_a_declared_need_is_filled_checked_and_left_out_by_kind_not_by_name(tmp_path):
+    """Methods declare the trained helpers they need; the stage finds them under Resources,
+    leaves a default method out when its per-model helper is missing, and fails before any
+    search when an asked-for one is missing. Nothing here names a method to do so."""
+    from attention_xai.errors import ArtifactError
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
+    from attention_xai.explain.counterfactual.needs import NEEDS, Resources, check_needs
+    from attention_xai.pipeline import counterfactual_methods, counterfactual_names
+
+    assert all(kind in NEEDS for name in COUNTERFACTUALS for kind in COUNTERFACTUALS.get(name).needs.values())
+    model_dir = tmp_path / "quick"
+    model_dir.mkdir()
+    resources = Resources(autoencoders=tmp_path / "ae", vae=tmp_path / "vae", model_dir=model_dir)
+    cfrl = counterfactual_methods(["alibi_cfrl"], resources=resources)["alibi_cfrl"]
+    assert cfrl.params["directory"] == str(model_dir / "cfrl") and cfrl.params["autoencoders"] == str(tmp_path / "ae")
+    given = counterfactual_methods(["alibi_cfrl"], {"alibi_cfrl": {"directory": "mine"}}, resources=resources)
+    assert given["alibi_cfrl"].params["directory"] == "mine"  # what the caller names wins
+    with pytest.raises(ArtifactError, match=f"no trained CounterfactualRL policy in {model_dir / 'cfrl'}"):
+        check_needs([COUNTERFACTUALS.get("alibi_cfrl")(directory=str(model_dir / "cfrl"),
+                                                       autoencoders=str(ROOT_MODELS / "autoencoders"))])
+    per_model = [n for n in default_methods() if any(NEEDS[k].per_model for k in COUNTERFACTUALS.get(n).needs.values())]
+    assert per_model == ["revise_siblings"]
+    assert counterfactual_names(None, resources) == [n for n in default_methods() if n not in per_model]
+    (model_dir / "siblings").mkdir()
+    assert counterfactual_names(None, resources) == default_methods()
+    with pytest.raises(ConfigError, match="revise_siblings needs the model's seed siblings .* has no folder"):
+        counterfactual_methods(["revise_siblings"], resources=Resources())
+
+
+def test_the_command_line_special_cases_no_method_by_name():
+    from attention_xai.explain import ATTRIBUTIONS
+    from attention_xai.explain.counterfactual import COUNTERFACTUALS
+
+    names = [n for n in [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()] if n != "attention"]  # also a model option
+    for module in ("cli.py", "pipeline.py"):
+        tree = ast.parse((ROOT / "attention_xai" / module).read_text())
+        docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+        texts = {node.value for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings}
+        named = [n for n in names if n in texts]
+        assert named == [], f"{module} names {named}"
+
+
+@pytest.mark.slow  # uses the session's tiny trained run
+def test_explain_and_counterfactuals_from_python_return_results_and_write_only_when_asked(
+        tiny_run, mnist, judges_dir, tmp_path, caplog):
+    import logging
+
+    from attention_xai.data import to_model_input
+    from attention_xai.explain.counterfactual.needs import Resources
+    from attention_xai.pipeline import Selection, counterfactual_methods, counterfactuals, explain
+
+    model = tiny_run / "models" / "tiny" / "model.keras"
+    pool = to_model_input(mnist.x_test[:128]), mnist.y_test[:128]
+    selection = Selection(good=1, bad=1)
+    maps = explain(model, *pool, methods=["gradcam", "occlusion"], selection=selection, metrics=False)
+    assert [e.method for e in maps.explanations] == ["gradcam", "occlusion"]
+    assert list(maps.samples.kind) == ["GOOD", "BAD"] and maps.faithfulness == []
+    assert list(tmp_path.iterdir()) == []  # nothing written without out_dir
+    resources = Resources(autoencoders=ROOT_MODELS / "autoencoders", judges=judges_dir, model_dir=model.parent)
+    methods = counterfactual_methods(["growing_spheres"], smoke=True, resources=resources)
+    with caplog.at_level(logging.INFO, logger="attention_xai"):
+        found = counterfactuals(model, *pool, methods=methods, selection=selection, resources=resources, data=mnist,
+                                out_dir=tmp_path / "cf", explained=maps)
+    assert [r.method for r in found.results] == ["growing_spheres"] and len(found.targets) == 2
+    assert (tmp_path / "cf" / "counterfactuals.npz").is_file()
+    assert "overlap with the explain stage's maps of gradcam, occlusion" in caplog.text
+    with pytest.raises(ConfigError, match="good and bad must be integers >= 0"):
+        Selection(good=-1)

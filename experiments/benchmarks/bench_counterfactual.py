@@ -99,6 +99,7 @@ def main(argv=None) -> dict:
     from attention_xai.models import load_classifier
     from attention_xai.models.autoencoder import load_autoencoders
     from attention_xai.models.judges import judge_predict, load_judges
+    from attention_xai.explain.counterfactual.needs import Resources, fill_needs, missing_need
     from attention_xai.params import parse_set_options
 
     model = load_classifier(args.model)
@@ -131,6 +132,7 @@ def main(argv=None) -> dict:
                "revise": json.loads((models / "vae" / "metrics.json").read_text())["train_seconds"]
                if (models / "vae" / "metrics.json").is_file() else None}
     siblings = args.model.parent / "siblings"
+    resources = Resources(autoencoders=models / "autoencoders", vae=models / "vae", model_dir=args.model.parent)
     if (siblings / "metrics.json").is_file():  # per model: the siblings' training, besides the shared VAE
         trained["revise_siblings"] = sum(s["train_seconds"] for s in
                                          json.loads((siblings / "metrics.json").read_text())["siblings"])
@@ -150,17 +152,11 @@ def main(argv=None) -> dict:
         report["methods"] = {k: v for k, v in earlier["methods"].items() if k not in method_names}
     for name in method_names:
         method_class = COUNTERFACTUALS.get(name)
-        params = dict(overrides.get(name, {}))
-        if name == "alibi_cfrl":
-            if trained["alibi_cfrl"] is None:
-                print("  alibi_cfrl: left out, no trained policy (python -m attention_xai cfrl quick)")
-                continue
-            params.setdefault("directory", str(args.model.parent / "cfrl"))
-        if method_class.needs_siblings:
-            if not siblings.is_dir():
-                print(f"  {name}: left out, no seed siblings (python -m attention_xai siblings quick)")
-                continue
-            params.setdefault("siblings", str(siblings))
+        missing = missing_need(method_class, resources)
+        if missing:
+            print(f"  {name}: left out, {missing}")
+            continue
+        params = fill_needs(method_class, overrides.get(name, {}), resources)
         chosen = np.arange(len(rows))
         if name == "alibi_proto":
             chosen = np.concatenate([np.flatnonzero(kind == k)[:args.reference] for k in KINDS])

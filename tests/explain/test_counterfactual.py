@@ -33,16 +33,13 @@ def cases(classifier, mnist):
 
 
 def _method(name, autoencoders_dir, seed=0, siblings_dir=None):
-    params = dict(COUNTERFACTUALS.get(name).smoke)  # budgets of about a second on the tiny model
-    if COUNTERFACTUALS.get(name).needs_siblings:
-        params["siblings"] = str(siblings_dir)
-    if COUNTERFACTUALS.get(name).needs_autoencoders:
-        params["autoencoders"] = str(autoencoders_dir)
-    if COUNTERFACTUALS.get(name).needs_vae:
-        from conftest import COMMITTED_VAE
+    from conftest import COMMITTED_VAE
 
-        params["vae"] = str(COMMITTED_VAE)
-    return COUNTERFACTUALS.get(name)(seed=seed, **params)
+    method = COUNTERFACTUALS.get(name)
+    params = dict(method.smoke)  # budgets of about a second on the tiny model
+    folders = {"autoencoders": autoencoders_dir, "vae": COMMITTED_VAE, "siblings": siblings_dir}
+    params.update({parameter: str(folders[kind]) for parameter, kind in method.needs.items() if kind in folders})
+    return method(seed=seed, **params)
 
 
 def test_registry_lists_every_method_of_the_issue():

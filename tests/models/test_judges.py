@@ -172,11 +172,10 @@ def test_no_search_calls_a_judge(classifier, mnist, autoencoders_dir, tiny_sibli
     _Trap.searching, _Trap.calls = False, 0
     methods = {}
     for name in names:
-        params = dict(COUNTERFACTUALS.get(name).smoke)
-        params.update({"autoencoders": str(autoencoders_dir)} if COUNTERFACTUALS.get(name).needs_autoencoders else {})
-        params.update({"vae": str(COMMITTED_VAE)} if COUNTERFACTUALS.get(name).needs_vae else {})
-        params.update({"siblings": str(tiny_siblings_dir)} if COUNTERFACTUALS.get(name).needs_siblings else {})
-        methods[name] = COUNTERFACTUALS.get(name)(**params)
+        method = COUNTERFACTUALS.get(name)
+        folders = {"autoencoders": autoencoders_dir, "vae": COMMITTED_VAE, "siblings": tiny_siblings_dir}
+        params = {**method.smoke, **{parameter: str(folders[kind]) for parameter, kind in method.needs.items()}}
+        methods[name] = method(**params)
     analysis = analyse_counterfactuals(classifier, to_model_input(mnist.x_test[:64]), mnist.y_test[:64],
                                        methods=methods, good=1, bad=1, judges={"trap": judge},
                                        overlap_methods=["gradcam"])

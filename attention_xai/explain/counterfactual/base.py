@@ -139,9 +139,9 @@ class CounterfactualMethod(ABC):
     name: ClassVar[str]
     kind: ClassVar[str]  # "black-box" (predictions only) or "white-box" (gradients)
     defaults: ClassVar[Mapping[str, Any]] = {}
-    needs_autoencoders: ClassVar[bool] = False
-    needs_vae: ClassVar[bool] = False  # searches in the digit VAE (its `vae` parameter names the folder)
-    needs_siblings: ClassVar[bool] = False  # asks the model's seed siblings too (`siblings` names them)
+    needs: ClassVar[Mapping[str, str]] = {}
+    """Trained helpers the method cannot work without: its parameter that names the folder
+    -> the kind of helper ("autoencoders", "vae", "siblings", "policy"; see `needs.py`)."""
     per_digit: ClassVar[bool] = False  # searches one digit at a time (its seconds are its own)
     slow: ClassVar[bool] = False  # left out of the default method list (a reference that takes minutes)
     smoke: ClassVar[Mapping[str, Any]] = {}  # smaller budgets for `--smoke` runs

@@ -114,7 +114,7 @@ class AlibiCfrl(CounterfactualMethod):
     name = "alibi_cfrl"
     kind = "black-box"
     slow = True  # not to run, but to train: the default list leaves it out
-    needs_autoencoders = True
+    needs = {"directory": "policy", "autoencoders": "autoencoders"}
     defaults = {"directory": "", "autoencoders": str(AUTOENCODER_DIR)}
 
     def search(self, access, digits, targets, rng):

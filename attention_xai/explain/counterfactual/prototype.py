@@ -55,7 +55,7 @@ class Prototype(ElasticNetSearch):
     """
 
     name = "prototype"
-    needs_autoencoders = True
+    needs = {"autoencoders": "autoencoders"}
     defaults = {**ElasticNetSearch.defaults, "gamma": 0.1, "theta": 1.0, "k": 10, "pool": 1000,
                 "autoencoders": str(AUTOENCODER_DIR)}
     smoke = {"max_iter": 100, "c_steps": 2, "pool": 100}

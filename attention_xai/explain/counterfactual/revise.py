@@ -57,7 +57,7 @@ class Revise(CounterfactualMethod):
 
     name = "revise"
     kind = "white-box"
-    needs_vae = True
+    needs = {"vae": "vae"}
     # Chosen on 30 GOOD + 46 BAD test digits of the quick model (docs/benchmarks.md, "Counterfactuals the
     # judges accept"): kappa 2 left half the GOOD digits' answers ambiguous to the judges.
     defaults = {"vae": str(VAE_DIR), "steps": 500, "learning_rate": 0.05, "lam": 0.05, "prior": 0.3,
@@ -197,7 +197,7 @@ class ReviseSiblings(Revise):
     """
 
     name = "revise_siblings"
-    needs_siblings = True
+    needs = {"vae": "vae", "siblings": "siblings"}
     # Chosen on the benchmark's 100 GOOD + 46 BAD digits of the quick model (docs/benchmarks.md,
     # "Counterfactuals the judges accept"; experiments/benchmarks/results/bench_revise_variants.json).
     # Siblings trained 3 epochs are less sure of any digit than the model: they must reach
