@@ -127,13 +127,15 @@ def test_the_command_line_special_cases_no_method_by_name():
     from attention_xai.explain.counterfactual import COUNTERFACTUALS
 
     names = [n for n in [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()] if n != "attention"]  # also a model option
-    for module in ("cli.py", "pipeline.py"):
-        tree = ast.parse((ROOT / "attention_xai" / module).read_text())
+    modules = [ROOT / "attention_xai" / "cli.py", *sorted((ROOT / "attention_xai" / "pipeline").glob("*.py"))]
+    assert len(modules) >= 5
+    for module in modules:
+        tree = ast.parse(module.read_text())
         docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
         texts = {node.value for node in ast.walk(tree)
                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings}
         named = [n for n in names if n in texts]
-        assert named == [], f"{module} names {named}"
+        assert named == [], f"{module.name} names {named}"
 
 
 @pytest.mark.slow  # uses the session's tiny trained run

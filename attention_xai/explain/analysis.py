@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -36,6 +37,40 @@ class Analysis:
     selection: Mapping[str, object] = field(default_factory=dict)
     """How the digits were chosen and which class the maps explain: rule, per_class,
     target, and whether they came from the user's own images (the report says so)."""
+
+    TABLES = ("samples", "faithfulness", "sanity", "informativeness", "agreement")
+
+    def tables(self) -> dict[str, list[dict]]:
+        """Every table of the analysis by name (the samples table included)."""
+        return {"samples": self.samples.rows(), "faithfulness": self.faithfulness, "sanity": self.sanity,
+                "informativeness": self.informativeness, "agreement": self.agreement}
+
+    def save(self, path) -> Path:
+        """Writes everything the analysis found to one .npz result file (content
+        "attributions"; layout in docs/reference.md); returns its path. The report is drawn
+        from this file alone."""
+        from attention_xai.explain.results_file import as_json, save_arrays
+
+        arrays = {"images": self.images, **self.samples.arrays(),
+                  "methods": np.array([e.method for e in self.explanations], dtype=str),
+                  "selection": as_json(dict(self.selection)), "tables": as_json(self.tables()),
+                  "skipped": as_json(dict(self.skipped))}
+        for e in self.explanations:
+            arrays.update(e.arrays())
+        return save_arrays(path, "attributions", arrays)
+
+    @classmethod
+    def load(cls, path) -> "Analysis":
+        """The analysis `save` wrote; ArtifactError (one line naming the command that makes
+        it again) for a missing file or one of another schema."""
+        from attention_xai.explain.results_file import from_json, load_arrays
+
+        data = load_arrays(path, "attributions")
+        tables = from_json(data["tables"])
+        return cls(images=data["images"], samples=Samples.from_arrays(data),
+                   explanations=[Explanation.from_arrays(data, str(m)) for m in data["methods"]],
+                   **{name: tables.get(name, []) for name in cls.TABLES if name != "samples"},
+                   skipped=from_json(data["skipped"]), selection=from_json(data["selection"]))
 
 
 def build_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *, seed: int = 0,

@@ -9,10 +9,10 @@ display scale (per-map min-max); metrics use the raw values.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
@@ -20,11 +20,13 @@ import keras
 import numpy as np
 
 from attention_xai.errors import ConfigError
+from attention_xai.explain.method import Method, Passes
 from attention_xai.models.classifier import DIGIT_SHAPE
-from attention_xai.params import resolve_params
 from attention_xai.registry import Registry
 
-ATTRIBUTIONS: Registry[type["Attribution"]] = Registry("attribution method")
+ATTRIBUTIONS: Registry[type["Attribution"]] = Registry(
+    "attribution method",
+    order=("gradcam", "scorecam", "smoothgrad", "lime", "shap", "integrated_gradients", "occlusion", "attention"))
 """Attribution classes by name; the CLI, the report and the tests all read this."""
 
 @dataclass(frozen=True)
@@ -64,6 +66,38 @@ class Explanation:
     def normalized(self) -> np.ndarray:
         """Maps min-max scaled to [0, 1] per map (a constant map becomes all zeros)."""
         return normalize_maps(self.maps)
+
+    def save(self, path) -> Path:
+        """Writes the explanation to one .npz result file (see `results_file`); returns its path."""
+        from attention_xai.explain.results_file import save_arrays
+
+        return save_arrays(path, "explanation", {"method": np.array(self.method), **self.arrays()})
+
+    @classmethod
+    def load(cls, path) -> "Explanation":
+        """The explanation `save` wrote; ArtifactError for a missing file or another schema."""
+        from attention_xai.explain.results_file import load_arrays
+
+        data = load_arrays(path, "explanation")
+        return cls.from_arrays(data, str(data["method"]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The result-file arrays of this method (keys suffixed with its name)."""
+        from attention_xai.explain.results_file import as_json
+
+        m = self.method
+        return {f"maps_{m}": self.maps, f"targets_{m}": self.targets, f"params_{m}": as_json(dict(self.params)),
+                f"cost_{m}": np.array([self.seconds, self.forward_passes, self.gradient_passes])}
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, np.ndarray], method: str) -> "Explanation":
+        """The explanation of `method` in a result file's arrays (see `arrays`)."""
+        from attention_xai.explain.results_file import from_json
+
+        cost = data[f"cost_{method}"]
+        return cls(method=method, maps=data[f"maps_{method}"], targets=data[f"targets_{method}"],
+                   params=from_json(data[f"params_{method}"]), seconds=float(cost[0]),
+                   forward_passes=int(cost[1]), gradient_passes=int(cost[2]))
 
     @property
     def signed(self) -> bool:
@@ -112,25 +146,14 @@ def check_targets(targets, n: int, num_classes: int = 10) -> np.ndarray:
     return targets.astype(np.int64)
 
 
-@dataclass(frozen=True)
-class Passes:
-    """Single-image model passes a method made: plain forward ones, and ones with a
-    backward pass for the input gradient."""
+class Attribution(Method):
+    """One attribution method. Subclasses set `name` and `defaults` and implement
+    `attribute`; `explain` checks the inputs, times the call and wraps the result.
 
-    forward: int = 0
-    gradient: int = 0
-
-
-class Attribution(ABC):
-    """One attribution method. Subclasses set `name`, take their parameters as keyword
-    arguments, and implement `attribute`.
-
-    Args:
-        batch_size: images (or perturbed images) per model call.
-        seed: seed of the method's randomness, where it has any.
+    Args: see `Method` (batch_size: images, or perturbed images, per model call; default 64).
     """
 
-    name: ClassVar[str]
+    family = "attribution"
     needs_attention: ClassVar[bool] = False
     score: str = "probability"
     """Which score of the target class the maps explain: "probability", "logit", or
@@ -139,35 +162,6 @@ class Attribution(ABC):
     """True when maps carry evidence for (> 0) and against (< 0) the target; False for
     maps that are >= 0 by construction (CAMs, absolute gradients, attention)."""
 
-    def __init__(self, *, batch_size: int = 64, seed: int = 0, **params):
-        if not isinstance(batch_size, int) or batch_size <= 0:
-            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-        unknown = [key for key in params if key not in self.parameters()]
-        if unknown:
-            raise ConfigError(f"unknown parameter {unknown[0]!r} for {self.name}; valid: "
-                              f"{', '.join(self.parameters()) or 'none'}")
-        self.batch_size, self.seed, self.params = batch_size, seed, params
-
-    @classmethod
-    def parameters(cls) -> dict[str, Any]:
-        """The method's own parameters and their defaults, read from its constructor's
-        keyword-only arguments (the only valid names; `batch_size` and `seed` are shared)."""
-        out: dict[str, Any] = {}
-        for klass in cls.__mro__:  # a subclass adds to (and may re-default) its parents' parameters
-            if klass is Attribution or "__init__" not in vars(klass):
-                continue
-            for name, p in inspect.signature(klass.__init__).parameters.items():
-                if p.kind is p.KEYWORD_ONLY and name not in out:
-                    out[name] = p.default
-        return out
-
-    @classmethod
-    def from_text(cls, given: Mapping[str, Any], **shared) -> "Attribution":
-        """An instance from parameters given as text (`--set method.key=value`), each
-        checked against its default's type."""
-        return cls(**{key: value for key, value in resolve_params(cls.name, cls.parameters(), given).items()
-                      if key in given}, **shared)
-
     def explain(self, model: keras.Model, images, targets) -> Explanation:
         """Attribution maps for `images` (N, 28, 28, 1) in [0, 1] towards `targets` (N,)."""
         images = check_images(images)
@@ -175,13 +169,12 @@ class Attribution(ABC):
         started = time.perf_counter()
         maps, passes, extra = self.attribute(model, images, targets)
         return Explanation(method=self.name, maps=maps, targets=targets, seconds=time.perf_counter() - started,
-                           params={**self.params, "seed": self.seed, "batch_size": self.batch_size,
-                                   "signed": bool(self.signed), "score": self.score, **extra},
+                           params=self.recorded(signed=bool(self.signed), score=self.score, **extra),
                            forward_passes=int(passes.forward), gradient_passes=int(passes.gradient))
 
     @abstractmethod
     def attribute(self, model: keras.Model, images: np.ndarray,
-                  targets: np.ndarray) -> tuple[np.ndarray, "Passes", dict]:
+                  targets: np.ndarray) -> tuple[np.ndarray, Passes, dict]:
         """Returns (maps (N, 28, 28), the model passes it made, extra params to record)."""
 
 

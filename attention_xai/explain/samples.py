@@ -24,6 +24,23 @@ class Samples:
     predictions: np.ndarray
     confidence: np.ndarray
 
+    FIELDS = ("indices", "kind", "labels", "predictions", "confidence")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a result file keeps, by field name."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_arrays(cls, data) -> "Samples":
+        return cls(**{name: data[name] for name in cls.FIELDS})
+
+    def rows(self) -> list[dict]:
+        """One table row per digit (the samples table of the explain stage)."""
+        return [{"row": i, "kind": str(k), "test_index": int(idx), "true": int(label), "predicted": int(p),
+                 "confidence": round(float(c), 5)}
+                for i, (k, idx, label, p, c) in enumerate(zip(self.kind, self.indices, self.labels, self.predictions,
+                                                              self.confidence))]
+
 
 def select_samples(probabilities: np.ndarray, labels: np.ndarray, *, good: int = 4, bad: int = 4,
                    rule: str = "confident", per_class: bool = False, seed: int = 0) -> Samples:

@@ -1,8 +1,8 @@
-"""Writes the counterfactual stage's results under reports/<name>/counterfactuals/.
+"""The counterfactual stage's report under reports/<name>/counterfactuals/, drawn from its
+saved result (counterfactuals.npz, `CounterfactualAnalysis.save`: digits, targets, and per
+method its counterfactuals, validity, classes, distances, passes, seconds, params; the
+attribution maps the overlap columns compare with):
 
-    counterfactuals.npz           digits, targets, and per method its counterfactuals,
-                                  validity, classes, distances, queries, seconds, params;
-                                  the attribution maps the overlap columns compare with
     per_digit.csv, summary.csv    every metric per digit, and per method
     methods.{png,pdf}             every method on the same digits (the judges' verdict under each name)
     bad_digits.{png,pdf}          misclassified digits: attribution map | accepted counterfactual | change
@@ -11,7 +11,8 @@
 counterfactuals.npz holds everything the tables and figures are drawn from (the metric
 tables as JSON, since they need the model and autoencoders); `redraw_counterfactual_report`
 rebuilds them from it alone. An experiment keeps it with its model
-(saved_models/<name>/counterfactuals/), so that reports/ can be deleted and rebuilt.
+(saved_models/<name>/counterfactuals/), so that reports/ can be deleted and rebuilt; this
+module only reads it.
 """
 
 from __future__ import annotations
@@ -21,52 +22,22 @@ from pathlib import Path
 
 import numpy as np
 
-from attention_xai.artifacts import atomic_path
-from attention_xai.evaluate.counterfactual import L0_THRESHOLD, distances
+from attention_xai.evaluate.counterfactual import L0_THRESHOLD
 from attention_xai.explain.base import normalize_maps
-from attention_xai.explain.counterfactual.analysis import CounterfactualAnalysis
-from attention_xai.reporting.attribution_report import plain, row_titles
+from attention_xai.explain.results_file import load_arrays
+from attention_xai.reporting.attribution_report import row_titles
 from attention_xai.reporting.counterfactual import plot_bad_digits, plot_counterfactual_rows, plot_method_grid
-from attention_xai.reporting.writing import load_npz, read_csv, save_figure, write_csv
+from attention_xai.reporting.writing import read_csv, save_figure, write_csv
 
 ARRAYS = "counterfactuals.npz"
-PER_METHOD = ("counterfactuals", "valid", "cf_class", "cf_confidence", "forward_queries", "gradient_queries",
+PER_METHOD = ("counterfactuals", "valid", "cf_class", "cf_confidence", "forward_passes", "gradient_passes",
               "seconds", "l0", "l1", "l2", "linf")
 
 
-def write_counterfactual_report(analysis: CounterfactualAnalysis, out_dir: Path,
-                                arrays_dir: Path | None = None) -> list[Path]:
-    """counterfactuals.npz (every array, parameter and metric table) in `arrays_dir`
-    (default `out_dir`), then the tables and figures drawn from it in `out_dir`; returns the
-    written paths."""
-    arrays_dir = Path(arrays_dir or out_dir)
-    s = analysis.samples
-    tables = {"per_digit": analysis.per_digit, "summary": analysis.summary}
-    arrays = {"images": analysis.images, "indices": s.indices, "kind": s.kind, "labels": s.labels,
-              "predictions": s.predictions, "confidence": s.confidence, "targets": analysis.targets,
-              "target_rule": np.array(analysis.target_rule), "l0_threshold": np.array(L0_THRESHOLD),
-              "methods": np.array([r.method for r in analysis.results]),
-              "attribution_methods": np.array([e.method for e in analysis.attributions], dtype=str),
-              "tables": np.array(json.dumps(tables, default=plain))}
-    for r in analysis.results:
-        d = distances(r.digits, r.counterfactuals)
-        values = {"counterfactuals": r.counterfactuals, "valid": r.valid, "cf_class": r.predictions,
-                  "cf_confidence": r.confidence, "forward_queries": r.forward_queries,
-                  "gradient_queries": r.gradient_queries, "seconds": r.seconds, **d}
-        for key in PER_METHOD:
-            arrays[f"{key}_{r.method}"] = values[key]
-        arrays[f"params_{r.method}"] = np.array(json.dumps(dict(r.params), default=str))
-    for e in analysis.attributions:
-        arrays[f"map_{e.method}"] = e.maps
-    written = [arrays_dir / ARRAYS]
-    with atomic_path(written[0]) as tmp:
-        np.savez_compressed(tmp, **arrays)
-    return written + redraw_counterfactual_report(arrays_dir, out_dir)
-
-
-def load_counterfactual_arrays(out_dir: Path) -> dict:
-    """counterfactuals.npz as a dict; ArtifactError if missing or unreadable."""
-    return load_npz(out_dir / ARRAYS, "; make it with `python -m attention_xai counterfactual`")
+def load_counterfactual_arrays(arrays_dir: Path) -> dict:
+    """counterfactuals.npz (`CounterfactualAnalysis.save`) as a dict of arrays; ArtifactError
+    if missing, unreadable or of another schema."""
+    return load_arrays(Path(arrays_dir) / ARRAYS, "counterfactual_analysis")
 
 
 def _titles(data) -> list[str]:
@@ -136,7 +107,7 @@ SUMMARY_TEXT = (
     "IM1 and IM2 (Van Looveren and Klaise; autoencoder reconstruction ratios, lower is more plausible); "
     "yNN (share of the 5 nearest training digits the model puts in the target class); overlap_<method> "
     "(share of the L0 most-changed pixels that are also among that attribution method's top-L0 pixels of "
-    "the original digit; chance is about L0/784); model queries and seconds per digit. "
+    "the original digit; chance is about L0/784); model passes and seconds per digit. "
     "COUT (Jeanneret et al. 2022): the change's pixels inserted into the digit in order of size, 50 steps; "
     "area under the model's target probability minus area under its original-class probability, in [-1, 1] "
     "(high: the largest changes carry the decision). judge_<name>_agrees: share of the valid counterfactuals "

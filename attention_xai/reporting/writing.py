@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 from matplotlib.figure import Figure
 
 from attention_xai.artifacts import atomic_path, write_text
@@ -67,14 +65,3 @@ def read_json(path: Path, required: Iterable[str] = (), remedy: str = "") -> dic
     if missing:
         raise ArtifactError(f"{path} is of an older format (no {', '.join(missing)}){remedy}")
     return data
-
-
-def load_npz(path: Path, remedy: str = "") -> dict[str, np.ndarray]:
-    """Every array of an .npz file; ArtifactError if it is missing, truncated or corrupt."""
-    if not Path(path).is_file():
-        raise ArtifactError(f"{path} is missing{remedy}")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ArtifactError(f"cannot read {path} (truncated or corrupt: {exc}){remedy}") from None

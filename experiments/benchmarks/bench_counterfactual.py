@@ -11,7 +11,7 @@ Per method: validity for the model; for each judge (saved_models/judges, classif
 take no part in any search) the share of valid counterfactuals it puts in the target class
 ("agrees", the oracle score) and the share it still puts in the model's original class
 ("keeps"); IM1 and yNN (plausibility); COUT (does the change carry the decision); L0, L1,
-L2; model queries and seconds per digit; and where a method must be trained first
+L2; model passes and seconds per digit; and where a method must be trained first
 (CounterfactualRL's policy, per classifier; the VAE of `revise`, once per dataset), the
 training time, also spread over the digits.
 
@@ -54,7 +54,7 @@ def summarise(rows: list[dict], judges: list[str]) -> dict:
         out[f"{j}_keeps"] = _mean([r[f"judge_{j}_keeps"] for r in valid])
     for key in ("im1", "ynn", "cout", "l0", "l1", "l2"):
         out[key] = _mean([r.get(key) for r in valid])
-    out["queries_per_digit"] = _mean([r["forward_queries"] + r["gradient_queries"] for r in rows])
+    out["passes_per_digit"] = _mean([r["forward_passes"] + r["gradient_passes"] for r in rows])
     out["seconds_per_digit"] = _mean([r["seconds"] for r in rows])
     return out
 
@@ -240,7 +240,7 @@ def headline(methods: dict) -> str:
 
 def print_table(report: dict, judges: list[str]) -> None:
     head = (["method", "kind", "digits", "valid"] + [f"{j} agrees" for j in judges] + [f"{j} keeps" for j in judges]
-            + ["IM1", "yNN", "COUT", "L0", "L1", "L2", "queries/digit", "s/digit", "training"])
+            + ["IM1", "yNN", "COUT", "L0", "L1", "L2", "passes/digit", "s/digit", "training"])
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for name, m in report["methods"].items():
         for kind in ("all", *KINDS):
@@ -249,7 +249,7 @@ def print_table(report: dict, judges: list[str]) -> None:
                 continue
             cells = [name if kind == "all" else "", kind, s["digits"], s["validity"],
                      *(s[f"{j}_agrees"] for j in judges), *(s[f"{j}_keeps"] for j in judges),
-                     s["im1"], s["ynn"], s["cout"], s["l0"], s["l1"], s["l2"], s["queries_per_digit"],
+                     s["im1"], s["ynn"], s["cout"], s["l0"], s["l1"], s["l2"], s["passes_per_digit"],
                      s["seconds_per_digit"],
                      f"{m['train_seconds']:.0f} s" if kind == "all" and "train_seconds" in m else ""]
             print("| " + " | ".join("" if c is None else str(c) for c in cells) + " |")

@@ -51,7 +51,7 @@ def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
     rows = read_csv(out / "per_digit.csv")
     assert len(rows) == 6 and {"l0", "l1", "l2", "linf", "im1", "im2", "ynn", "overlap_gradcam", "cout",
                                "judge_mlp_agrees", "judge_mlp_keeps", "judge_lenet_class", "judge_lenet_before",
-                               "forward_queries", "gradient_queries", "seconds"} <= set(rows[0])
+                               "forward_passes", "gradient_passes", "seconds"} <= set(rows[0])
     summary = read_csv(out / "summary.csv")
     assert [r["method"] for r in summary] == ["gradient", "growing_spheres"]
     assert all(r["verdict"] and "judge_lenet_agrees" in r for r in summary)

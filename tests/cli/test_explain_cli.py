@@ -8,7 +8,8 @@ from PIL import Image
 
 from attention_xai.cli import main
 from attention_xai.data.images import load_digit_images, to_mnist_digit
-from attention_xai.reporting.attribution_report import load_explanations, redraw_attribution_report
+from attention_xai.explain.analysis import Analysis
+from attention_xai.reporting.attribution_report import redraw_attribution_report
 from conftest import copy_run, one_error_line
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
@@ -25,11 +26,11 @@ def test_explain_a_saved_model_writes_maps_figures_and_tables(trained, tmp_path)
     out = tmp_path / "attr"
     code = main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "2", "--bad", "2", *FAST])
     assert code == 0
-    data, explanations = load_explanations(out)
-    assert [e.method for e in explanations] == ["gradcam", "occlusion", "attention"]
-    assert data["kind"].tolist() == ["GOOD", "GOOD", "BAD", "BAD"]
-    assert (data["predictions"][:2] == data["labels"][:2]).all()
-    assert (data["predictions"][2:] != data["labels"][2:]).all()
+    analysis = Analysis.load(out / "maps.npz")
+    assert [e.method for e in analysis.explanations] == ["gradcam", "occlusion", "attention"]
+    s = analysis.samples
+    assert s.kind.tolist() == ["GOOD", "GOOD", "BAD", "BAD"]
+    assert (s.predictions[:2] == s.labels[:2]).all() and (s.predictions[2:] != s.labels[2:]).all()
     for name in ("attribution_grid.png", "attribution_grid.pdf", "samples.csv", "faithfulness.csv", "sanity.csv",
                  "agreement.csv"):
         assert (out / name).stat().st_size > 0, name
@@ -72,8 +73,8 @@ def test_explain_own_images_from_the_command_line(trained, mnist, tmp_path, capl
         code = main(["explain", "--model", str(trained.model), "--images", str(folder), "--out", str(out),
                      "--no-metrics", *FAST])
     assert code == 0 and "zz_broken.png" in caplog.text
-    data, explanations = load_explanations(out)
-    assert data["kind"].tolist() == ["INPUT", "INPUT"] and len(explanations) == 3
+    analysis = Analysis.load(out / "maps.npz")
+    assert analysis.samples.kind.tolist() == ["INPUT", "INPUT"] and len(analysis.explanations) == 3
     assert not (out / "faithfulness.csv").exists()
 
 
@@ -114,7 +115,7 @@ def test_set_reaches_the_method_and_is_recorded(trained, tmp_path):
     assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "1", "--bad", "1",
                  "--methods", "occlusion", "--set", "occlusion.window=3", "--set", "occlusion.stride=3",
                  "--no-metrics"]) == 0
-    _, explanations = load_explanations(out)
+    explanations = Analysis.load(out / "maps.npz").explanations
     assert explanations[0].params["window"] == 3 and explanations[0].params["stride"] == 3
 
 
@@ -156,7 +157,7 @@ def test_an_experiments_own_method_params_are_defaults_that_set_overrides(traine
               "--no-metrics"]
     assert main(["explain", str(experiment), "--out", str(tmp_path / "a"), *common]) == 0
     assert main(["explain", str(experiment), "--out", str(tmp_path / "b"), "--set", "occlusion.window=5", *common]) == 0
-    params = [load_explanations(tmp_path / folder)[1][0].params for folder in ("a", "b")]
+    params = [Analysis.load(tmp_path / folder / "maps.npz").explanations[0].params for folder in ("a", "b")]
     assert [(p["window"], p["stride"]) for p in params] == [(7, 4), (5, 4)]
     experiment.write_text(OWN_PARAMS % {"occlusionn": {"window": 7}})
     assert "method_params name 'occlusionn', which is not a method" in _one_line_error(

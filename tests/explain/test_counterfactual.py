@@ -81,7 +81,7 @@ def test_contract(name, classifier, cases, autoencoders_dir, tiny_siblings_dir):
     assert (classifier.predict(found, verbose=0).argmax(axis=1) == targets[result.valid]).all()
     assert (result.predictions[result.valid] == targets[result.valid]).all()
     assert not np.allclose(found, digits[result.valid])
-    assert (result.queries > 0).all() and (result.seconds > 0).all()
+    assert (result.model_passes > 0).all() and (result.seconds > 0).all()
     assert result.params["seed"] == 0 and not result.counterfactuals.flags.writeable
     assert all(np.array_equal(a, b) for a, b in zip(weights, classifier.get_weights()))  # the model is untouched
     if name.startswith("alibi"):
@@ -256,7 +256,7 @@ def test_alibi_cfrl_trains_saves_and_generates(classifier, cases, autoencoders_d
     assert record["machine"]["cpu"]  # its training seconds name the CPU they were measured on
     method = COUNTERFACTUALS.get("alibi_cfrl")(directory=str(tmp_path), autoencoders=str(autoencoders_dir))
     result = method.generate(classifier, digits, targets)
-    assert result.counterfactuals.shape == digits.shape and (result.forward_queries == 2).all()
+    assert result.counterfactuals.shape == digits.shape and (result.forward_passes == 2).all()
     assert np.isnan(result.counterfactuals[~result.valid]).all()
     found = result.counterfactuals[result.valid]
     assert (classifier.predict(found, verbose=0).argmax(axis=1) == targets[result.valid]).all() if len(found) else True

@@ -1,10 +1,10 @@
-"""Attribution methods, one module per family; importing this fills the registry in the
-order the methods are listed everywhere (CLI, figures, tables)."""
+"""Attribution methods, one module per family. Importing this package imports every module
+in its folder, and so registers every method: a new method is a new file with one
+registered class. `ATTRIBUTIONS`' `order` fixes the order methods are listed in (CLI,
+figures, tables); a method it does not name follows in alphabetical order of its module."""
 
-# Import order is registry order.
-from attention_xai.explain.attribution import cam  # noqa: F401, I001  gradcam, scorecam, smoothgrad
-from attention_xai.explain.attribution import lime  # noqa: F401
-from attention_xai.explain.attribution import shap  # noqa: F401
-from attention_xai.explain.attribution import integrated_gradients  # noqa: F401
-from attention_xai.explain.attribution import occlusion  # noqa: F401
-from attention_xai.explain.attribution import attention  # noqa: F401
+import importlib
+import pkgutil
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")

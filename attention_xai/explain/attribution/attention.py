@@ -27,9 +27,7 @@ class AttentionMap(Attribution):
     score = "none"
     needs_attention = True
 
-    def __init__(self, *, layer: str | None = None, **kwargs):
-        super().__init__(layer=layer, **kwargs)
-        self.layer = layer
+    defaults = {"layer": None}
 
     def attribute(self, model, images, targets):
         names = [layer.name for layer in attention_layers(model)]

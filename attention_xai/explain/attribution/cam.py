@@ -9,6 +9,7 @@ Workshops 2020.
 from __future__ import annotations
 
 import functools
+from abc import abstractmethod
 
 import keras
 import numpy as np
@@ -94,28 +95,45 @@ def _check_layer(model, name: str) -> str:
     return name
 
 
-class _Cam(Attribution):
-    """Shared by the CAM methods: layer choice, the score, raw (unnormalised) maps."""
+class CamMethod(Attribution):
+    """A class activation map: the base does the layer choice, the batching and the raw
+    (unnormalised) maps; a CAM method says how its maps are made by overriding
+    `visualizer`, `cam` and `passes` (and `images_per_call` when it must see fewer digits
+    at a time), as pytorch-grad-cam's `BaseCAM` subclasses override `get_cam_weights`.
 
-    def _images_per_call(self) -> int:
+    Parameters: layer (name of a 4-D layer; default: `default_cam_layer`).
+    """
+
+    defaults = {"layer": None}
+
+    def images_per_call(self) -> int:
+        """Digits per call of the visualizer (default: the batch size)."""
         return self.batch_size
 
-    def __init__(self, *, layer: str | None = None, **kwargs):
-        super().__init__(layer=layer, **kwargs)
-        self.layer = layer
+    @abstractmethod
+    def visualizer(self, model):
+        """(the tf-keras-vis visualizer for `model`, a function from targets to its score)."""
+
+    @abstractmethod
+    def cam(self, visualizer, score, images: np.ndarray, layer: str) -> np.ndarray:
+        """Raw maps (n, 28, 28) of `images` for `score`, read at `layer`."""
+
+    @abstractmethod
+    def passes(self, model, layer: str, n: int) -> Passes:
+        """The model passes `n` digits cost."""
 
     def attribute(self, model, images, targets):
         layer = _check_layer(model, self.layer or default_cam_layer(model))
-        step = self._images_per_call()
-        visualizer, score_for = self._visualizer(model)
+        step = self.images_per_call()
+        visualizer, score_for = self.visualizer(model)
         maps = np.concatenate([
-            self._cam(visualizer, score_for(targets[i:i + step]), images[i:i + step], layer)
+            self.cam(visualizer, score_for(targets[i:i + step]), images[i:i + step], layer)
             for i in range(0, len(images), step)])
-        return maps.astype(np.float32), self._passes(model, layer, len(images)), {"layer": layer}
+        return maps.astype(np.float32), self.passes(model, layer, len(images)), {"layer": layer}
 
 
 @ATTRIBUTIONS.register("gradcam")
-class GradCam(_Cam):
+class GradCam(CamMethod):
     """Grad-CAM of the target logit (not the saturating softmax probability; see
     `logit_view`) on a feature map: by default the attention module's output, see
     `default_cam_layer`. Args: layer (name of a 4-D layer)."""
@@ -123,21 +141,22 @@ class GradCam(_Cam):
     name = "gradcam"
     score = "logit"
 
-    def _visualizer(self, model):
+    def visualizer(self, model):
         from tf_keras_vis.gradcam import Gradcam
 
         target, options, score_for = _linear_output(model)
         return Gradcam(target, **options), score_for
 
-    def _cam(self, cam, score, x, layer):
-        return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, normalize_cam=False)
+    def cam(self, visualizer, score, images, layer):
+        return visualizer(score, images, penultimate_layer=layer, seek_penultimate_conv_layer=False,
+                          normalize_cam=False)
 
-    def _passes(self, model, layer, n):
+    def passes(self, model, layer, n):
         return Passes(gradient=n)
 
 
 @ATTRIBUTIONS.register("scorecam")
-class ScoreCam(_Cam):
+class ScoreCam(CamMethod):
     """Score-CAM: each channel of the feature map, upsampled and normalised, masks the
     input; the target's probability given each masked input weights its channel (as in
     the authors' code: a black baseline, no softmax across channels).
@@ -151,18 +170,15 @@ class ScoreCam(_Cam):
     """
 
     name = "scorecam"
+    defaults = {"max_N": None}  # tf-keras-vis' name
 
-    def __init__(self, *, max_N: int | None = None, **kwargs):  # noqa: N803 (tf-keras-vis' name)
-        super().__init__(max_N=max_N, **kwargs)
-        self.max_N = max_N
-
-    def _images_per_call(self) -> int:
+    def images_per_call(self) -> int:
         # tf-keras-vis picks the max_N channels over the whole call, so one digit per call
         # keeps each map independent of its batch-mates; the masked copies of that digit
         # still go through the model `batch_size` at a time.
         return 1 if self.max_N else self.batch_size
 
-    def _visualizer(self, model):
+    def visualizer(self, model):
         from tf_keras_vis.scorecam import Scorecam
         from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
         from tf_keras_vis.utils.scores import CategoricalScore
@@ -175,11 +191,11 @@ class ScoreCam(_Cam):
                     else Scorecam(model, model_modifier=ReplaceToLinear(), clone=True))
         return scorecam, lambda t: CategoricalScore(list(t))
 
-    def _cam(self, cam, score, x, layer):
-        return cam(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False, max_N=self.max_N,
-                   batch_size=self.batch_size, normalize_cam=False)
+    def cam(self, visualizer, score, images, layer):
+        return visualizer(score, images, penultimate_layer=layer, seek_penultimate_conv_layer=False, max_N=self.max_N,
+                          batch_size=self.batch_size, normalize_cam=False)
 
-    def _passes(self, model, layer, n):
+    def passes(self, model, layer, n):
         channels = model.get_layer(layer).output.shape[-1]
         return Passes(forward=n * (1 + min(channels, self.max_N or channels)))
 
@@ -223,10 +239,7 @@ class SmoothGrad(Attribution):
 
     name = "smoothgrad"
     score = "logit"
-
-    def __init__(self, *, samples: int = 20, noise: float = 0.2, absolute: bool = True, **kwargs):
-        super().__init__(samples=samples, noise=noise, absolute=absolute, **kwargs)
-        self.samples, self.noise, self.absolute = samples, noise, absolute
+    defaults = {"samples": 20, "noise": 0.2, "absolute": True}
 
     @property
     def signed(self) -> bool:

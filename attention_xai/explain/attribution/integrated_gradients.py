@@ -25,11 +25,10 @@ class IntegratedGradients(Attribution):
 
     name = "integrated_gradients"
     signed = True
+    defaults = {"steps": 32, "baseline": 0.0, "output": "probability"}
 
-    def __init__(self, *, steps: int = 32, baseline: float = 0.0, output: str = "probability", **kwargs):
-        super().__init__(steps=steps, baseline=baseline, output=output, **kwargs)
-        self.steps, self.baseline, self.output = steps, baseline, output
-        check_output(output)
+    def check(self):
+        check_output(self.output)
 
     @property
     def score(self) -> str:

@@ -42,13 +42,11 @@ class Lime(Attribution):
     name = "lime"
     signed = True
 
-    def __init__(self, *, num_samples: int = 500, segmentation: str = "grid", cell: int = 4, n_segments: int = 40,
-                 **kwargs):
-        if segmentation not in SEGMENTATIONS:
-            raise ConfigError(f"unknown LIME segmentation {segmentation!r}; valid: {', '.join(SEGMENTATIONS)}")
-        super().__init__(num_samples=num_samples, segmentation=segmentation, cell=cell, n_segments=n_segments,
-                         **kwargs)
-        self.num_samples, self.segmentation, self.cell, self.n_segments = num_samples, segmentation, cell, n_segments
+    defaults = {"num_samples": 500, "segmentation": "grid", "cell": 4, "n_segments": 40}
+
+    def check(self):
+        if self.segmentation not in SEGMENTATIONS:
+            raise ConfigError(f"unknown LIME segmentation {self.segmentation!r}; valid: {', '.join(SEGMENTATIONS)}")
 
     def _segment(self, image):
         if self.segmentation == "grid":

@@ -27,12 +27,14 @@ class Occlusion(Attribution):
     name = "occlusion"
     signed = True
 
-    def __init__(self, *, window: int = 4, stride: int = 2, fill: float = 0.0, output: str = "probability", **kwargs):
-        super().__init__(window=window, stride=stride, fill=fill, output=output, **kwargs)
-        if not (isinstance(window, int) and 1 <= window <= 28 and isinstance(stride, int) and 1 <= stride <= window):
+    defaults = {"window": 4, "stride": 2, "fill": 0.0, "output": "probability"}
+
+    def check(self):
+        window, stride = self.window, self.stride
+        if not (1 <= window <= 28 and 1 <= stride <= window):
             raise ConfigError(f"occlusion needs integers 1 <= stride <= window <= 28 (a stride longer than the "
                               f"window leaves pixels uncovered), got window {window}, stride {stride}")
-        self.window, self.stride, self.fill, self.output = window, stride, fill, check_output(output)
+        check_output(self.output)
 
     @property
     def score(self) -> str:

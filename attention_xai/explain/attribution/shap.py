@@ -39,11 +39,13 @@ class Shap(Attribution):
     name = "shap"
     signed = True
 
-    def __init__(self, *, background_size: int = 64, nsamples: int = 64, background: np.ndarray | None = None,
-                 **kwargs):
-        super().__init__(background_size=background_size if background is None else len(background),
-                         nsamples=nsamples, **kwargs)
-        self.background_size, self.nsamples, self.background = background_size, nsamples, background
+    defaults = {"background_size": 64, "nsamples": 64}
+
+    def __init__(self, *, background: np.ndarray | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.background = background  # an array, not a parameter given as text
+        if background is not None:
+            self.params["background_size"] = len(background)
 
     def attribute(self, model, images, targets):
         import shap

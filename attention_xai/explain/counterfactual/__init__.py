@@ -1,15 +1,15 @@
 """Counterfactuals: methods behind one interface and one registry."""
 
+import importlib
+import pkgutil
+
 from attention_xai.explain.counterfactual.base import (COUNTERFACTUALS, CounterfactualMethod, Counterfactuals,
                                                        ModelAccess)
 
-# Importing a module registers its methods; COUNTERFACTUALS' `order` fixes the listing order.
-from attention_xai.explain.counterfactual import revise  # noqa: F401, E402, I001
-from attention_xai.explain.counterfactual import growing_spheres  # noqa: F401, E402, I001
-from attention_xai.explain.counterfactual import gradient  # noqa: F401, E402, I001  (gradient, seed_loop)
-from attention_xai.explain.counterfactual import prototype  # noqa: F401, E402, I001
-from attention_xai.explain.counterfactual import alibi  # noqa: F401, E402, I001  (alibi_proto, alibi_wachter)
-from attention_xai.explain.counterfactual import cfrl  # noqa: F401, E402, I001  (alibi_cfrl)
+# Importing a module registers its methods, so every module in this folder is imported: a new
+# method is a new file with one registered class. COUNTERFACTUALS' `order` fixes the listing order.
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")
 
 
 def default_methods() -> list[str]:

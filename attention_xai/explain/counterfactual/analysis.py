@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -36,6 +37,42 @@ class CounterfactualAnalysis:
     attributions: list[Explanation] = field(default_factory=list)
     per_digit: list[dict] = field(default_factory=list)
     summary: list[dict] = field(default_factory=list)
+
+    def save(self, path) -> Path:
+        """Writes everything the stage found to one .npz result file (content
+        "counterfactual_analysis"; layout in docs/reference.md); returns its path. The
+        report is drawn from this file alone."""
+        from attention_xai.evaluate.counterfactual import L0_THRESHOLD, distances
+        from attention_xai.explain.results_file import as_json, save_arrays
+
+        arrays = {"images": self.images, **self.samples.arrays(), "targets": self.targets,
+                  "target_rule": np.array(self.target_rule), "l0_threshold": np.array(L0_THRESHOLD),
+                  "methods": np.array([r.method for r in self.results], dtype=str),
+                  "attribution_methods": np.array([e.method for e in self.attributions], dtype=str),
+                  "tables": as_json({"per_digit": self.per_digit, "summary": self.summary})}
+        for r in self.results:
+            arrays.update(r.arrays())
+            arrays.update({f"{key}_{r.method}": value
+                           for key, value in distances(r.digits, r.counterfactuals).items()})
+        for e in self.attributions:
+            arrays[f"map_{e.method}"] = e.maps
+        return save_arrays(path, "counterfactual_analysis", arrays)
+
+    @classmethod
+    def load(cls, path) -> "CounterfactualAnalysis":
+        """The analysis `save` wrote; ArtifactError (one line naming the command that makes
+        it again) for a missing file or one of another schema."""
+        from attention_xai.explain.results_file import from_json, load_arrays
+
+        data = load_arrays(path, "counterfactual_analysis")
+        samples, tables = Samples.from_arrays(data), from_json(data["tables"])
+        return cls(images=data["images"], samples=samples, targets=data["targets"],
+                   target_rule=str(data["target_rule"]),
+                   results=[Counterfactuals.from_arrays(data, str(m), data["images"], data["targets"])
+                            for m in data["methods"]],
+                   attributions=[Explanation(method=str(m), maps=data[f"map_{m}"], targets=samples.predictions)
+                                 for m in data["attribution_methods"]],
+                   per_digit=tables.get("per_digit", []), summary=tables.get("summary", []))
 
 
 def build_counterfactual_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *,
@@ -180,7 +217,7 @@ def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training
             columns[f"judge_{judge_name}_keeps"] = verdict["keeps"]
         for e in analysis.attributions:
             columns[f"overlap_{e.method}"] = top_k_overlap(r.delta, e.maps, columns["l0"])
-        columns.update(forward_queries=r.forward_queries, gradient_queries=r.gradient_queries, seconds=r.seconds)
+        columns.update(forward_passes=r.forward_passes, gradient_passes=r.gradient_passes, seconds=r.seconds)
         for i in range(len(r.digits)):
             per_digit.append({"method": r.method, "row": i, "kind": str(s.kind[i]), "test_index": int(s.indices[i]),
                               "true": int(s.labels[i]), "predicted": int(s.predictions[i]),
@@ -200,7 +237,7 @@ def measure(model, analysis: CounterfactualAnalysis, autoencoders=None, training
         for key, value in columns.items():
             if key in ("valid",):
                 continue
-            if key in ("forward_queries", "gradient_queries", "seconds"):
+            if key in ("forward_passes", "gradient_passes", "seconds"):
                 row[f"{key}_per_digit"] = _round(np.mean(value))
             else:
                 row[key] = _round(np.nanmean(value[found])) if found.any() else None

@@ -11,8 +11,9 @@ input or as an unchecked candidate.
 from __future__ import annotations
 
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Mapping
 
@@ -21,8 +22,8 @@ import numpy as np
 
 from attention_xai.errors import ConfigError, ModelFileError
 from attention_xai.explain.base import check_images, check_targets, predict_in_batches
+from attention_xai.explain.method import Method
 from attention_xai.models.classifier import check_classifier
-from attention_xai.params import resolve_params
 from attention_xai.registry import Registry
 
 COUNTERFACTUALS: Registry[type["CounterfactualMethod"]] = Registry(
@@ -46,8 +47,8 @@ class Counterfactuals:
         valid: (N,) the model puts the counterfactual in the target class (re-predicted).
         predictions, confidence: (N,) the model's class for the counterfactual and its
             probability (-1 and NaN where none was found).
-        forward_queries: (N,) model evaluations of single digits without gradients.
-        gradient_queries: (N,) evaluations with a backward pass to the input.
+        forward_passes: (N,) model evaluations of single digits without gradients.
+        gradient_passes: (N,) evaluations with a backward pass to the input.
         seconds: (N,) wall time per digit (for batched searches: the batch's time shared
             equally among its digits).
         params: the method's parameters, seed and batch size.
@@ -60,15 +61,15 @@ class Counterfactuals:
     valid: np.ndarray
     predictions: np.ndarray
     confidence: np.ndarray
-    forward_queries: np.ndarray
-    gradient_queries: np.ndarray
+    forward_passes: np.ndarray
+    gradient_passes: np.ndarray
     seconds: np.ndarray
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         kinds = {"digits": np.float32, "counterfactuals": np.float32, "targets": np.int64, "valid": bool,
-                 "predictions": np.int64, "confidence": np.float32, "forward_queries": np.int64,
-                 "gradient_queries": np.int64, "seconds": np.float64}
+                 "predictions": np.int64, "confidence": np.float32, "forward_passes": np.int64,
+                 "gradient_passes": np.int64, "seconds": np.float64}
         for name, dtype in kinds.items():
             array = np.array(getattr(self, name), dtype=dtype)
             array.setflags(write=False)
@@ -80,10 +81,47 @@ class Counterfactuals:
         """(N, 28, 28, 1) counterfactual minus digit (NaN where none was found)."""
         return self.counterfactuals - self.digits
 
+    def save(self, path) -> Path:
+        """Writes the counterfactuals to one .npz result file (see `results_file`); returns its path."""
+        from attention_xai.explain.results_file import save_arrays
+
+        return save_arrays(path, "counterfactuals", {"method": np.array(self.method), "digits": self.digits,
+                                                     "targets": self.targets, **self.arrays()})
+
+    @classmethod
+    def load(cls, path) -> "Counterfactuals":
+        """The counterfactuals `save` wrote; ArtifactError for a missing file or another schema."""
+        from attention_xai.explain.results_file import load_arrays
+
+        data = load_arrays(path, "counterfactuals")
+        return cls.from_arrays(data, str(data["method"]), data["digits"], data["targets"])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The result-file arrays of this method (keys suffixed with its name), less the
+        digits and targets, which a stage's file shares among its methods."""
+        from attention_xai.explain.results_file import as_json
+
+        values = {"counterfactuals": self.counterfactuals, "valid": self.valid, "cf_class": self.predictions,
+                  "cf_confidence": self.confidence, "forward_passes": self.forward_passes,
+                  "gradient_passes": self.gradient_passes, "seconds": self.seconds}
+        return {**{f"{key}_{self.method}": value for key, value in values.items()},
+                f"params_{self.method}": as_json(dict(self.params))}
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, np.ndarray], method: str, digits, targets) -> "Counterfactuals":
+        """The counterfactuals of `method` in a result file's arrays (see `arrays`)."""
+        from attention_xai.explain.results_file import from_json
+
+        m = method
+        return cls(method=m, digits=digits, counterfactuals=data[f"counterfactuals_{m}"], targets=targets,
+                   valid=data[f"valid_{m}"], predictions=data[f"cf_class_{m}"], confidence=data[f"cf_confidence_{m}"],
+                   forward_passes=data[f"forward_passes_{m}"], gradient_passes=data[f"gradient_passes_{m}"],
+                   seconds=data[f"seconds_{m}"], params=from_json(data[f"params_{m}"]))
+
     @property
-    def queries(self) -> np.ndarray:
-        """(N,) forward plus gradient queries per digit."""
-        return self.forward_queries + self.gradient_queries
+    def model_passes(self) -> np.ndarray:
+        """(N,) forward plus gradient passes per digit."""
+        return self.forward_passes + self.gradient_passes
 
 
 class ModelAccess:
@@ -126,31 +164,19 @@ def check_targets_differ(model: keras.Model, digits: np.ndarray, targets: np.nda
     return probabilities
 
 
-class CounterfactualMethod(ABC):
+class CounterfactualMethod(Method):
     """One counterfactual method. Subclasses set `name`, `kind` and `defaults` (the only
-    valid parameter names, with their types) and implement `search`.
+    valid parameter names, with their types) and implement `search`; `generate` checks
+    the inputs, counts the model passes and re-checks every answer.
 
-    Args:
-        seed: seed of the method's randomness, where it has any.
-        batch_size: digits (or candidates) per model call.
-        **params: the method's parameters; unknown names or wrong types are ConfigErrors.
+    Args: see `Method` (batch_size: digits, or candidates, per model call; default 256).
     """
 
-    name: ClassVar[str]
+    family = "counterfactual"
+    default_batch_size = 256
     kind: ClassVar[str]  # "black-box" (predictions only) or "white-box" (gradients)
-    defaults: ClassVar[Mapping[str, Any]] = {}
-    needs: ClassVar[Mapping[str, str]] = {}
-    """Trained helpers the method cannot work without: its parameter that names the folder
-    -> the kind of helper ("autoencoders", "vae", "siblings", "policy"; see `needs.py`)."""
     per_digit: ClassVar[bool] = False  # searches one digit at a time (its seconds are its own)
     slow: ClassVar[bool] = False  # left out of the default method list (a reference that takes minutes)
-    smoke: ClassVar[Mapping[str, Any]] = {}  # smaller budgets for `--smoke` runs
-
-    def __init__(self, *, seed: int = 0, batch_size: int = 256, **params):
-        if not isinstance(batch_size, int) or batch_size <= 0:
-            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.seed, self.batch_size = int(seed), batch_size
-        self.params = resolve_params(self.name, self.defaults, params)
 
     def generate(self, model: keras.Model, digits, targets) -> Counterfactuals:
         """Counterfactuals of `digits` (N, 28, 28, 1) in [0, 1] towards `targets` (N,)."""
@@ -183,8 +209,8 @@ class CounterfactualMethod(ABC):
         predictions[~valid], confidence[~valid] = -1, np.nan
         return Counterfactuals(method=self.name, digits=digits, counterfactuals=counterfactuals, targets=targets,
                                valid=valid, predictions=predictions, confidence=confidence,
-                               forward_queries=access.forward, gradient_queries=access.gradient, seconds=seconds,
-                               params={**self.params, "seed": self.seed, "batch_size": self.batch_size})
+                               forward_passes=access.forward, gradient_passes=access.gradient, seconds=seconds,
+                               params=self.recorded())
 
     @abstractmethod
     def search(self, access: ModelAccess, digits: np.ndarray, targets: np.ndarray,

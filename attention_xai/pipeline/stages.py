@@ -1,227 +1,39 @@
-"""The pipeline as a library: what the command line does, callable from a notebook.
-
-    from attention_xai.pipeline import Selection, counterfactuals, explain, resolve_experiment, run
-
-    config = resolve_experiment("quick", backbone="ResNet50", attention="gc")
-    config.name                                  # "quick-resnet50-gc"
-    result = run(config)                         # train, explain, counterfactuals, the page
-    maps = explain("saved_models/quick/model.keras", methods=["gradcam", "occlusion"],
-                   selection=Selection(good=2, bad=2))
-    found = counterfactuals("saved_models/quick/model.keras", methods=["revise"])
-
-Each stage returns its result objects; with `out_dir` it also writes its figures and tables.
-The command line (`attention_xai.cli`) parses arguments and calls these functions.
-"""
+"""The explain and counterfactual stages, and `run`, which chains every stage of an experiment."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import warnings
+from pathlib import Path
 from typing import Sequence
 
 from attention_xai.config import ExperimentConfig
+from attention_xai.pipeline.experiments import finished_model, train
 
 
-def resolve_experiment(experiment: str | None = None, *, smoke: bool = False, backbone: str | None = None,
-                       attention: str | None = None, weights: str | None = None, image_size: int | None = None,
-                       precision: str | None = None, name: str | None = None,
-                       distribute: bool = False) -> ExperimentConfig:
-    """An experiment's config by name (a file in experiments/) or path, with overrides.
+def tensorflow_missing() -> str | None:
+    """None when the stages that need TensorFlow (explain, counterfactuals and the helpers
+    they train) can run here; else why not."""
+    import keras
 
-    Args:
-        experiment: the name or a path to a .py file; None: the quick experiment.
-        smoke: shrink it to a seconds-long run (`ExperimentConfig.smoke`).
-        backbone, attention, weights ("none", "imagenet" or a file), image_size, precision:
-            replace the experiment's own; each that changes the model adds a suffix to the
-            name ("quick-resnet50-gc"), so that artifacts of different models never mix.
-        name: the artifact name instead of the derived one.
-        distribute: train data-parallel (how to train, not what: the name stays).
-
-    Raises:
-        ConfigError: no such experiment, an unknown backbone or module, or an invalid value.
-    """
-    from attention_xai.experiment import DEFAULT_EXPERIMENT, load_experiment
-    from attention_xai.models import check_model_config, resolve_backbone
-
-    config = load_experiment(experiment or DEFAULT_EXPERIMENT, smoke=smoke)
-    overrides, suffix = {}, []
-    if backbone:
-        overrides["backbone"] = resolve_backbone(backbone)
-        if overrides["backbone"] != resolve_backbone(config.model.backbone):
-            overrides["backbone_kwargs"] = {}  # they belong to the experiment's own backbone
-            overrides["attention_after"] = ()
-        suffix.append(overrides["backbone"].lower())
-    if attention:
-        overrides["attention"] = attention.lower()
-        if overrides["attention"] != config.model.attention.lower():
-            overrides["attention_kwargs"] = {}  # they belong to the experiment's own module
-        suffix.append(overrides["attention"])
-    if weights:
-        overrides["weights"] = None if weights.lower() == "none" else weights
-        suffix.append("imagenet" if weights == "imagenet" else "weights")
-    if image_size is not None:
-        overrides["image_size"] = image_size
-        suffix.append(str(image_size))
-    if overrides:
-        config = dataclasses.replace(config, model=dataclasses.replace(config.model, **overrides),
-                                     name="-".join([config.name, *suffix]))
-    if precision and precision != config.training.precision:
-        config = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=precision),
-                                     name=f"{config.name}-{precision.replace('_', '')}")
-    if name:
-        config = dataclasses.replace(config, name=name)
-    if distribute:
-        config = dataclasses.replace(config, training=dataclasses.replace(config.training, distribute=True))
-    check_model_config(config.model)
-    return config
+    if keras.backend.backend() != "tensorflow":
+        return (f"needs the TensorFlow backend, and KERAS_BACKEND is {keras.backend.backend()}: train with any "
+                f"backend, then run this stage with KERAS_BACKEND=tensorflow on the exported model")
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return "needs TensorFlow, which is not installed here (pip install -r requirements.txt)"
+    return None
 
 
-def with_seeds(config: ExperimentConfig, seeds: Sequence[int] | None) -> list[ExperimentConfig]:
-    """One config per seed, named <name>-seed<k>; without seeds, the config itself."""
-    if not seeds:
-        return [config]
-    return [dataclasses.replace(config, seed=seed, name=f"{config.name}-seed{seed}") for seed in seeds]
-
-
-def train(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="reports", data=None,
-          fresh: bool = False, verbose="auto", tensorboard: bool = False, cluster_timeout: float | None = None):
-    """Trains (or resumes) `config` and exports it under `models_dir/<name>/`.
-
-    Args:
-        config: from `resolve_experiment` (or any ExperimentConfig).
-        models_dir, reports_dir: where the model and its report go.
-        data: MNIST from `attention_xai.data.load_mnist` (loaded here when None).
-        fresh: discard an interrupted run's checkpoints instead of resuming it.
-        verbose: Keras progress output ("auto", 0, 1 or 2).
-        tensorboard: also write TensorBoard logs.
-        cluster_timeout: seconds the processes of a multi-worker run wait for each other.
-
-    Returns:
-        The TrainResult: the exported model, its metrics (also in metrics.json), the history.
-    """
-    import logging
-    import time
-
-    from attention_xai.artifacts import ExperimentPaths
-    from attention_xai.cluster import DEFAULT_TIMEOUT
-    from attention_xai.data import load_mnist
-    from attention_xai.training import train_experiment
-
-    data = data if data is not None else load_mnist()
-    started = time.perf_counter()
-    result = train_experiment(config, data, ExperimentPaths(config.name, models_dir, reports_dir), fresh=fresh,
-                              verbose=verbose, tensorboard=tensorboard,
-                              cluster_timeout=DEFAULT_TIMEOUT if cluster_timeout is None else cluster_timeout)
-    logging.getLogger(__name__).info("%s: trained in %.0f s, test accuracy %.2f%%", config.name,
-                                     time.perf_counter() - started, 100 * result.metrics["test_accuracy"])
-    return result
-
-
-@dataclasses.dataclass(frozen=True)
-class Reports:
-    """What `report` wrote: each experiment's page, the experiments it could not redraw
-    (name -> the one-line reason), the cross-experiment page (None without records) and how
-    many experiments that page compares."""
-
-    pages: dict
-    failed: dict
-    comparison: object = None
-    compared: int = 0
-
-
-def experiments_with_artifacts(models_dir="saved_models") -> list[str]:
-    """Folders under `models_dir` with a metrics.json, but for the shared models' (the
-    autoencoders, the VAE and the judges), which are not experiments."""
-    from pathlib import Path
-
-    from attention_xai.models.autoencoder import AUTOENCODER_DIR
-    from attention_xai.models.judges import JUDGE_DIR
-    from attention_xai.models.vae import VAE_DIR
-
-    shared = {Path(d).name for d in (AUTOENCODER_DIR, JUDGE_DIR, VAE_DIR)}
-    return sorted(p.parent.name for p in Path(models_dir).glob("*/metrics.json") if p.parent.name not in shared)
-
-
-def report_experiment(name: str, *, models_dir="saved_models", reports_dir="reports"):
-    """Every figure of one experiment from its saved arrays (nothing is trained, explained
-    or searched again), then its page; returns the page's path.
-
-    Raises:
-        ArtifactError: the experiment has no artifacts, or they are broken.
-    """
-    from attention_xai.artifacts import STAGE_ARRAYS, ExperimentPaths
-    from attention_xai.reporting import write_training_report
-    from attention_xai.reporting.attribution_report import redraw_attribution_report
-    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_report
-    from attention_xai.reporting.training_report import read_metrics
-
-    paths = ExperimentPaths(name, models_dir, reports_dir)
-    read_metrics(paths)  # a missing or broken experiment fails before anything is redrawn
-    for stage, redraw in (("attributions", redraw_attribution_report),
-                          ("counterfactuals", redraw_counterfactual_report)):
-        arrays = paths.stage_arrays(stage)
-        if (arrays / STAGE_ARRAYS[stage]).is_file():
-            redraw(arrays, paths.report_dir / stage)
-    return write_training_report(paths)
-
-
-def report(names: Sequence[str] | None = None, *, models_dir="saved_models", reports_dir="reports") -> Reports:
-    """Each named experiment's report (every one with artifacts when `names` is empty), then
-    the cross-experiment page over every experiment with artifacts. A broken experiment is
-    recorded in `Reports.failed` and skipped; the others are still written.
-
-    Raises:
-        ArtifactError: no experiment has artifacts under `models_dir`.
-    """
-    from attention_xai.artifacts import ExperimentPaths
-    from attention_xai.errors import ArtifactError
-    from attention_xai.reporting.comparison_report import read_record, write_comparison_report
-
-    names = list(names or experiments_with_artifacts(models_dir))
-    if not names:
-        raise ArtifactError(f"no experiment has artifacts under {models_dir}; make some with "
-                            f"`python -m attention_xai run`")
-    pages, failed = {}, {}
-    for name in names:
-        try:
-            pages[name] = report_experiment(name, models_dir=models_dir, reports_dir=reports_dir)
-        except ArtifactError as exc:
-            failed[name] = str(exc)
-    records = []
-    for name in experiments_with_artifacts(models_dir):
-        try:
-            records.append(read_record(ExperimentPaths(name, models_dir, reports_dir)))
-        except ArtifactError as exc:
-            failed.setdefault(name, str(exc))
-    comparison = write_comparison_report(records, reports_dir) if records else None
-    return Reports(pages=pages, failed=failed, comparison=comparison, compared=len(records))
-
-
-def evaluate(model, *, limit: int | None = None, batch_size: int = 256, data=None) -> dict:
-    """A saved classifier (a path) or a loaded one on the first `limit` official test digits
-    (all 10,000 when None): accuracy, loss, the count and the per-class accuracy.
-
-    Raises:
-        ConfigError: a limit that is not a positive integer.
-        ArtifactError: a model file that cannot be loaded as a digit classifier.
-    """
-    from attention_xai.data import DigitBatches, load_mnist
+def require_tensorflow(what: str) -> None:
+    """ConfigError "<what> needs the TensorFlow backend ..." unless TensorFlow runs here."""
     from attention_xai.errors import ConfigError
-    from attention_xai.evaluate import classification_metrics
-    from attention_xai.models import load_classifier
 
-    if limit is not None and (not isinstance(limit, int) or limit <= 0):
-        raise ConfigError(f"limit must be a positive integer, got {limit!r}")
-    classifier = load_classifier(model) if not hasattr(model, "predict") else model
-    data = data if data is not None else load_mnist()
-    x, y = data.x_test[:limit], data.y_test[:limit]
-    metrics = classification_metrics(y, classifier.predict(DigitBatches(x, y, batch_size), verbose=0))
-    return {"test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"], "test_size": int(len(y)),
-            "per_class_accuracy": metrics["per_class_accuracy"]}
-
-
-# --- The explain and counterfactual stages ------------------------------------------------
+    why = tensorflow_missing()
+    if why:
+        raise ConfigError(f"{what} {why}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,7 +65,7 @@ class Selection:
 SMOKE_POOL = 512
 
 
-def test_pool(data=None, *, smoke: bool = False):
+def digit_pool(data=None, *, smoke: bool = False):
     """The test digits GOOD and BAD ones are chosen from, as model inputs, and their labels:
     all 10,000, or the first 512 for smoke runs."""
     from attention_xai.data import load_mnist, to_model_input
@@ -293,6 +105,7 @@ def attribution_methods(names: Sequence[str] | None = None, params=None, *, seed
     Raises:
         ConfigError: an unknown method, parameter name or a value of the wrong type.
     """
+    require_tensorflow("the explain stage")
     from attention_xai.errors import ConfigError
     from attention_xai.explain import ATTRIBUTIONS
 
@@ -313,6 +126,7 @@ def counterfactual_names(names: Sequence[str] | str | None = None, resources=Non
     """
     import logging
 
+    require_tensorflow("the counterfactual stage")
     from attention_xai.errors import ConfigError
     from attention_xai.explain.counterfactual import COUNTERFACTUALS, default_methods
     from attention_xai.explain.counterfactual.needs import Resources, missing_need
@@ -381,7 +195,7 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
         model: a classifier, or the path of a .keras file.
         images, labels: the pool (N, 28, 28, 1) in [0, 1] and its true classes; labels None
             for a user's own digits (then every one is explained); images None: the
-            official test set (`test_pool`).
+            official test set (`digit_pool`).
         methods: name -> `Attribution` (`attribution_methods`), or names; None: all.
         selection: which digits (`Selection`).
         target: the class the maps explain, "predicted" or "true".
@@ -395,21 +209,23 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
     import logging
     import time
 
+    require_tensorflow("the explain stage")
     from attention_xai.explain.analysis import analyse
 
     model, selection = _classifier(model), selection or Selection()
     methods = methods if isinstance(methods, dict) else attribution_methods(methods, seed=selection.seed)
     if images is None:
-        images, labels = test_pool()
+        images, labels = digit_pool()
     started = time.perf_counter()
     with _quiet_keras():
         analysis = analyse(model, images, labels, methods=methods, good=selection.good, bad=selection.bad,
                            rule=selection.rule, per_class=selection.per_class, target=target, seed=selection.seed,
                            metrics=metrics)
     if out_dir is not None:
-        from attention_xai.reporting.attribution_report import write_attribution_report
+        from attention_xai.reporting.attribution_report import MAPS, redraw_attribution_report
 
-        write_attribution_report(analysis, out_dir, arrays_dir)
+        analysis.save(Path(arrays_dir or out_dir) / MAPS)
+        redraw_attribution_report(Path(arrays_dir or out_dir), out_dir)
     logging.getLogger(__name__).info("explain: %d digits x %d methods in %.0f s%s", len(analysis.images),
                                      len(analysis.explanations), time.perf_counter() - started,
                                      f" -> {out_dir}" if out_dir is not None else "")
@@ -445,8 +261,8 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
     """
     import logging
     import time
-    from pathlib import Path
 
+    require_tensorflow("the counterfactual stage")
     from attention_xai.data import load_mnist, to_model_input
     from attention_xai.explain.counterfactual.analysis import analyse_counterfactuals
     from attention_xai.explain.counterfactual.needs import Resources, check_needs
@@ -465,7 +281,7 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
     check_needs(methods.values())
     data = data if data is not None else load_mnist()
     if images is None:
-        images, labels = test_pool(data)
+        images, labels = digit_pool(data)
     started = time.perf_counter()
     with _quiet_keras():
         analysis = analyse_counterfactuals(model, images, labels, methods=methods, good=selection.good,
@@ -474,9 +290,10 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
                                            training_digits=to_model_input(data.x_train), judges=judges,
                                            explained=explained)
     if out_dir is not None:
-        from attention_xai.reporting.counterfactual_report import write_counterfactual_report
+        from attention_xai.reporting.counterfactual_report import ARRAYS, redraw_counterfactual_report
 
-        write_counterfactual_report(analysis, out_dir, arrays_dir)
+        analysis.save(Path(arrays_dir or out_dir) / ARRAYS)
+        redraw_counterfactual_report(Path(arrays_dir or out_dir), out_dir)
     logging.getLogger(__name__).info("counterfactual: %d digits x %d methods in %.0f s%s", len(analysis.images),
                                      len(analysis.results), time.perf_counter() - started,
                                      f" -> {out_dir}" if out_dir is not None else "")
@@ -493,25 +310,6 @@ class RunResult:
     attributions: object
     counterfactuals: object
     page: object
-
-
-def finished_model(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="reports"):
-    """The exported model of a finished training of exactly `config` (None when there is none)."""
-    import json
-
-    from attention_xai.artifacts import ExperimentPaths
-    from attention_xai.training import same_config
-
-    paths = ExperimentPaths(config.name, models_dir, reports_dir)
-    try:
-        metrics = json.loads(paths.metrics.read_text())
-    except (OSError, ValueError):
-        return None
-    if not (paths.model.is_file() and same_config(metrics.get("config"), config)):
-        return None
-    from attention_xai.models import load_classifier
-
-    return load_classifier(paths.model)
 
 
 def run(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="reports", data=None,
@@ -558,7 +356,7 @@ def run(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="rep
     explainers = attribution_methods(names, merged, seed=selection.seed)
     searchers = counterfactual_methods(cf_names, merged, seed=selection.seed, resources=resources, smoke=smoke)
     data = data if data is not None else load_mnist()
-    images, labels = test_pool(data, smoke=smoke)
+    images, labels = digit_pool(data, smoke=smoke)
     model = finished_model(config, models_dir=models_dir, reports_dir=reports_dir) if reuse else None
     training = None
     if model is None:
