@@ -402,9 +402,9 @@ def _stage(args, stage: str, methods):
 def _refresh_report(args, paths) -> None:
     """Rewrites the experiment's index.html after a stage wrote into its report folder."""
     if paths is not None and paths.metrics.is_file() and args.out is None:
-        from attention_xai.reporting import write_training_report
+        from attention_xai.reporting import write_experiment_page
 
-        log.info("report: %s", write_training_report(paths))
+        log.info("report: %s", write_experiment_page(paths))
 
 
 def cmd_train(args):

@@ -174,3 +174,9 @@ def max_abs_diff(a, b) -> float:
 
 __all__ = ["COMMITTED_VAE", "ROOT", "copy_run", "multiworker_experiment", "NO_AUGMENTATION", "one_error_line",
            "max_abs_diff", "tiny_experiment", "tiny_model_config"]
+
+
+# A short training history (two phases) for the figure and page tests.
+HISTORY = [{"epoch": e, "phase": "head" if e < 2 else "fine_tune", "loss": 1 / (e + 1), "accuracy": 0.5 + e / 10,
+            "val_loss": 1.2 / (e + 1), "val_accuracy": 0.45 + e / 10, "learning_rate": 1e-3 / (e + 1)}
+           for e in range(4)]

@@ -39,10 +39,10 @@ def report_experiment(name: str, *, models_dir="saved_models", reports_dir="repo
         ArtifactError: the experiment has no artifacts, or they are broken.
     """
     from attention_xai.artifacts import STAGE_ARRAYS, ExperimentPaths
-    from attention_xai.reporting import write_training_report
-    from attention_xai.reporting.attribution_report import redraw_attribution_report
-    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_report
-    from attention_xai.reporting.training_report import read_metrics
+    from attention_xai.reporting import write_experiment_page
+    from attention_xai.reporting.attributions import redraw_attribution_report
+    from attention_xai.reporting.counterfactuals import redraw_counterfactual_report
+    from attention_xai.reporting.experiment import read_metrics
 
     paths = ExperimentPaths(name, models_dir, reports_dir)
     read_metrics(paths)  # a missing or broken experiment fails before anything is redrawn
@@ -51,7 +51,7 @@ def report_experiment(name: str, *, models_dir="saved_models", reports_dir="repo
         arrays = paths.stage_arrays(stage)
         if (arrays / STAGE_ARRAYS[stage]).is_file():
             redraw(arrays, paths.report_dir / stage)
-    return write_training_report(paths)
+    return write_experiment_page(paths)
 
 
 def report(names: Sequence[str] | None = None, *, models_dir="saved_models", reports_dir="reports") -> Reports:
@@ -64,7 +64,7 @@ def report(names: Sequence[str] | None = None, *, models_dir="saved_models", rep
     """
     from attention_xai.artifacts import ExperimentPaths
     from attention_xai.errors import ArtifactError
-    from attention_xai.reporting.comparison_report import read_record, write_comparison_report
+    from attention_xai.reporting.comparison import read_record, write_comparison_report
 
     names = list(names or experiments_with_artifacts(models_dir))
     if not names:

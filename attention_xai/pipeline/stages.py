@@ -222,7 +222,7 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
                            rule=selection.rule, per_class=selection.per_class, target=target, seed=selection.seed,
                            metrics=metrics)
     if out_dir is not None:
-        from attention_xai.reporting.attribution_report import MAPS, redraw_attribution_report
+        from attention_xai.reporting.attributions import MAPS, redraw_attribution_report
 
         analysis.save(Path(arrays_dir or out_dir) / MAPS)
         redraw_attribution_report(Path(arrays_dir or out_dir), out_dir)
@@ -290,7 +290,7 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
                                            training_digits=to_model_input(data.x_train), judges=judges,
                                            explained=explained)
     if out_dir is not None:
-        from attention_xai.reporting.counterfactual_report import ARRAYS, redraw_counterfactual_report
+        from attention_xai.reporting.counterfactuals import ARRAYS, redraw_counterfactual_report
 
         analysis.save(Path(arrays_dir or out_dir) / ARRAYS)
         redraw_counterfactual_report(Path(arrays_dir or out_dir), out_dir)
@@ -343,7 +343,7 @@ def run(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="rep
     from attention_xai.artifacts import ExperimentPaths
     from attention_xai.data import load_mnist
     from attention_xai.explain.counterfactual.needs import Resources
-    from attention_xai.reporting import write_training_report
+    from attention_xai.reporting import write_experiment_page
 
     selection = selection or Selection()
     selection = selection.smoke() if smoke else selection
@@ -371,6 +371,6 @@ def run(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="rep
     found = counterfactuals(model, images, labels, methods=searchers, selection=selection, resources=resources,
                             data=data, out_dir=paths.report_dir / "counterfactuals",
                             arrays_dir=paths.model_dir / "counterfactuals", explained=attributions)
-    page = write_training_report(paths)
+    page = write_experiment_page(paths)
     logging.getLogger(__name__).info("report: %s", page)
     return RunResult(model=model, training=training, attributions=attributions, counterfactuals=found, page=page)

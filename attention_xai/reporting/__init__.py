@@ -1,6 +1,14 @@
-"""Figures and tables (pure functions) and the report writer."""
+"""The pages, drawn from saved artifacts only (this package reads results, never computes them):
 
-from attention_xai.reporting.training_report import write_training_report
-from attention_xai.reporting.training import plot_confusion_matrix, plot_training_curves
+    experiment.py       one experiment's page (reports/<name>/index.html)
+    attributions.py     its explain-stage figures and tables, from maps.npz
+    counterfactuals.py  its counterfactual figures and tables, from counterfactuals.npz
+    comparison.py       the cross-experiment page (reports/index.html)
+    html.py, writing.py the page markup, and atomic writing of figures and tables
 
-__all__ = ["plot_confusion_matrix", "plot_training_curves", "write_training_report"]
+The figures themselves are pure functions in `attention_xai.plots`.
+"""
+
+from attention_xai.reporting.experiment import write_experiment_page
+
+__all__ = ["write_experiment_page"]

@@ -1,5 +1,5 @@
 """Benchmark: what drawing an experiment's figures costs, and what hiding the panels' axis
-objects (`reporting.attribution.bare`) saves against empty tick lists.
+objects (`plots.attribution.bare`) saves against empty tick lists.
 
 Redraws the attribution and counterfactual reports of one experiment from its saved arrays
 (saved_models/<name>/{attributions,counterfactuals}) into a temporary folder, once per way
@@ -34,11 +34,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS / "bench_figures.json")
     args = parser.parse_args(argv)
 
-    import attention_xai.reporting.attribution as attribution
-    import attention_xai.reporting.counterfactual as counterfactual
+    import attention_xai.plots.attribution as attribution
+    import attention_xai.plots.counterfactual as counterfactual
     from attention_xai.machine import cpu_description
-    from attention_xai.reporting.attribution_report import redraw_attribution_report
-    from attention_xai.reporting.counterfactual_report import redraw_counterfactual_report
+    from attention_xai.reporting.attributions import redraw_attribution_report
+    from attention_xai.reporting.counterfactuals import redraw_counterfactual_report
 
     arrays = ROOT / "saved_models" / args.name
     reports = {"attributions": redraw_attribution_report, "counterfactuals": redraw_counterfactual_report}

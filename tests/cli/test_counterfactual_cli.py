@@ -9,7 +9,7 @@ from PIL import Image
 
 from attention_xai.cli import main
 from attention_xai.models import load_classifier
-from attention_xai.reporting.counterfactual_report import load_counterfactual_arrays, redraw_counterfactual_report
+from attention_xai.reporting.counterfactuals import load_counterfactual_arrays, redraw_counterfactual_report
 from attention_xai.reporting.writing import read_csv
 from conftest import ROOT, copy_run, one_error_line
 

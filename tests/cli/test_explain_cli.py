@@ -9,7 +9,7 @@ from PIL import Image
 from attention_xai.cli import main
 from attention_xai.data.images import load_digit_images, to_mnist_digit
 from attention_xai.explain.analysis import Analysis
-from attention_xai.reporting.attribution_report import redraw_attribution_report
+from attention_xai.reporting.attributions import redraw_attribution_report
 from conftest import copy_run, one_error_line
 
 pytestmark = pytest.mark.slow  # trains models or starts processes: `make test`, not `make test-fast`
@@ -120,7 +120,7 @@ def test_set_reaches_the_method_and_is_recorded(trained, tmp_path):
 
 
 def test_the_report_says_how_the_digits_were_chosen(trained, tmp_path, mnist):
-    from attention_xai.reporting.attribution_report import attribution_sections
+    from attention_xai.reporting.attributions import attribution_sections
 
     out = tmp_path / "attr"
     assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "1", "--bad", "1",

@@ -345,7 +345,7 @@ def test_signed_maps_keep_their_sign_and_zero():
 
 
 def test_grid_shows_signed_maps_on_a_diverging_map(model, digits):
-    from attention_xai.reporting.attribution import SIGNED_CMAP, UNSIGNED_CMAP, plot_attribution_grid
+    from attention_xai.plots.attribution import SIGNED_CMAP, UNSIGNED_CMAP, plot_attribution_grid
 
     targets = np.array([3, 1])
     explanations = [ATTRIBUTIONS.get("gradcam")().explain(model, digits[:2], targets),

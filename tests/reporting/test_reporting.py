@@ -3,7 +3,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from attention_xai.evaluate import classification_metrics, confusion_matrix
-from attention_xai.reporting import plot_confusion_matrix, plot_training_curves
+from attention_xai.plots import plot_training_curves
 from attention_xai.reporting.html import render_index
 
 
@@ -23,28 +23,6 @@ def test_confusion_matrix_rows_are_true_classes():
     assert matrix[3, 3] == 1 and matrix[3, 1] == 1 and matrix[1, 1] == 1 and matrix.sum() == 3
 
 
-HISTORY = [{"epoch": e, "phase": "head" if e < 2 else "fine_tune", "loss": 1 / (e + 1), "accuracy": 0.5 + e / 10,
-            "val_loss": 1.2 / (e + 1), "val_accuracy": 0.45 + e / 10, "learning_rate": 1e-3 / (e + 1)}
-           for e in range(4)]
-
-
-def test_training_curves_plot_every_series():
-    fig = plot_training_curves(HISTORY, title="x")
-    assert isinstance(fig, Figure) and len(fig.axes) == 3
-    loss_ax, acc_ax, lr_ax = fig.axes
-    assert len(loss_ax.lines) >= 2 and len(acc_ax.lines) >= 2 and len(lr_ax.lines) >= 1
-    np.testing.assert_allclose(loss_ax.lines[0].get_ydata(), [r["loss"] for r in HISTORY], rtol=1e-5)  # as drawn
-    # The phase change is marked on every panel.
-    assert all(any(line.get_linestyle() == ":" for line in ax.lines) for ax in fig.axes)
-
-
-def test_confusion_matrix_figure_labels_every_cell():
-    matrix = np.arange(9).reshape(3, 3)
-    fig = plot_confusion_matrix(matrix)
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert sorted(texts, key=int) == [str(v) for v in range(9)]
-
-
 def test_index_links_figures_pdfs_and_tables_and_escapes_text():
     page = render_index("<run>", [("accuracy", 0.99)], [
         {"title": "Curves", "figure": "training_curves.png"},
@@ -56,7 +34,7 @@ def test_index_links_figures_pdfs_and_tables_and_escapes_text():
 
 
 def test_training_speed_counts_every_epoch_and_is_absent_for_records_without_sizes():
-    from attention_xai.reporting.training_report import train_speed
+    from attention_xai.reporting.experiment import train_speed
 
     assert train_speed({"train_size": 12000, "epochs": 8, "train_seconds": 3000.0}) == 32.0
     assert train_speed({"train_size": 12000, "epochs": 8}) is None  # an older record: no figure, not a wrong one

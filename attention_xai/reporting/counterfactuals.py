@@ -25,8 +25,8 @@ import numpy as np
 from attention_xai.evaluate.counterfactual import L0_THRESHOLD
 from attention_xai.explain.base import normalize_maps
 from attention_xai.explain.results_file import load_arrays
-from attention_xai.reporting.attribution_report import row_titles
-from attention_xai.reporting.counterfactual import plot_bad_digits, plot_counterfactual_rows, plot_method_grid
+from attention_xai.reporting.attributions import row_titles
+from attention_xai.plots.counterfactual import plot_bad_digits, plot_counterfactual_rows, plot_method_grid
 from attention_xai.reporting.writing import read_csv, save_figure, write_csv
 
 ARRAYS = "counterfactuals.npz"

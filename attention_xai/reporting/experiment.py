@@ -14,7 +14,7 @@ from pathlib import Path
 from attention_xai.artifacts import ExperimentPaths, file_sha256, write_json, write_text
 from attention_xai.errors import ArtifactError
 from attention_xai.reporting.html import render_index
-from attention_xai.reporting.training import plot_confusion_matrix, plot_training_curves
+from attention_xai.plots.training import plot_confusion_matrix, plot_training_curves
 from attention_xai.reporting.writing import read_csv, read_json, save_figure, write_csv
 
 METRICS_KEYS = ("experiment", "test_accuracy", "test_loss", "test_size", "per_class_accuracy", "confusion_matrix",
@@ -71,10 +71,10 @@ def train_speed(metrics: dict) -> float | None:
     return round(size * epochs / seconds, 1)
 
 
-def write_training_report(paths: ExperimentPaths) -> Path:
+def write_experiment_page(paths: ExperimentPaths) -> Path:
     """Figures, tables and index.html for a trained experiment; returns the index path."""
-    from attention_xai.reporting.attribution_report import attribution_sections
-    from attention_xai.reporting.counterfactual_report import counterfactual_sections
+    from attention_xai.reporting.attributions import attribution_sections
+    from attention_xai.reporting.counterfactuals import counterfactual_sections
 
     metrics, history = read_metrics(paths), read_history(paths)
     out = paths.report_dir
@@ -112,8 +112,8 @@ def manifest(paths: ExperimentPaths, metrics: dict) -> dict:
     """Per figure of the experiment's report: the model file's SHA-256 (as recorded at
     export, else of the file now there), the seed, library versions, and the parameters of
     the methods it shows, so any figure can be traced back to what made it."""
-    from attention_xai.reporting.attribution_report import attribution_provenance
-    from attention_xai.reporting.counterfactual_report import counterfactual_provenance
+    from attention_xai.reporting.attributions import attribution_provenance
+    from attention_xai.reporting.counterfactuals import counterfactual_provenance
 
     base = {"experiment": paths.name, "model": "/".join(paths.model.parts[-3:]),
             "model_sha256": metrics.get("model_sha256") or file_sha256(paths.model),

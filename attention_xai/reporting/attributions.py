@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 from attention_xai.explain.analysis import Analysis
-from attention_xai.reporting.attribution import plot_attribution_grid
+from attention_xai.plots.attribution import plot_attribution_grid
 from attention_xai.reporting.writing import read_csv, save_figure, write_csv
 
 GRID = "attribution_grid"

@@ -23,7 +23,7 @@ import numpy as np
 
 from attention_xai.artifacts import ExperimentPaths, write_text
 from attention_xai.reporting.html import render_index
-from attention_xai.reporting.training_report import read_metrics, train_speed
+from attention_xai.reporting.experiment import read_metrics, train_speed
 from attention_xai.reporting.writing import read_csv, write_csv
 
 COMPARISON_DIR = "comparison"

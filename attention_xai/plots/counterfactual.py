@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from attention_xai.evaluate.counterfactual import L0_THRESHOLD
-from attention_xai.reporting.attribution import UNSIGNED_CMAP, bare
+from attention_xai.plots.attribution import UNSIGNED_CMAP, bare
 
 CHANGE_CMAP = "bwr"
 

@@ -25,6 +25,25 @@ def bare(ax) -> None:
     ax.yaxis.set_visible(False)
 
 
+def draw_attribution(ax, image: np.ndarray, values: np.ndarray, *, signed: bool, alpha: float = 0.6):
+    """One map over its digit, drawn into the given axes (as captum's `visualize_image_attr`
+    draws into a given `plt_fig_axis`) and bared (set an x label first to keep it); returns
+    the map's image, for a colour bar.
+
+    Args:
+        ax: a matplotlib Axes.
+        image: (28, 28) or (28, 28, 1) digit in [0, 1].
+        values: (28, 28) map already on its display scale: [0, 1] unsigned, [-1, 1] signed
+            (`Explanation.normalized()` / `symmetric()`).
+        signed: draw on the diverging map centred on 0 (red for, blue against).
+    """
+    ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+    shown = ax.imshow(values, cmap=SIGNED_CMAP if signed else UNSIGNED_CMAP, vmin=-1 if signed else 0, vmax=1,
+                      alpha=alpha)
+    bare(ax)
+    return shown
+
+
 def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation], row_titles: Sequence[str],
                           *, alpha: float = 0.6) -> Figure:
     """Samples as rows, methods as columns: the digit, then each method's map over it.
@@ -48,12 +67,10 @@ def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation
         values = explanation.symmetric() if signed else explanation.normalized()
         flags = explanation.params.get("informative")
         for i in range(n):
-            axes[i, j].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)
-            shown[signed] = axes[i, j].imshow(values[i], cmap=SIGNED_CMAP if signed else UNSIGNED_CMAP,
-                                              vmin=-1 if signed else 0, vmax=1, alpha=alpha)
             if flags is not None and not flags[i]:  # an attention map with (almost) no dynamic range
                 axes[i, j].set_xlabel(f"uninformative (range {explanation.params['dynamic_range'][i]:.3f})",
                                       fontsize=6, color="red")
+            shown[signed] = draw_attribution(axes[i, j], images[i], values[i], signed=signed, alpha=alpha)
         axes[0, j].set_title(f"{explanation.method}{' (signed)' if signed else ''}", fontsize=8)
     for i in range(n):
         axes[i, 0].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)

@@ -1,0 +1,42 @@
+"""The figures: pure functions, arrays and results in, a Figure out, nothing written."""
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from attention_xai.explain.base import Explanation
+from attention_xai.plots import draw_attribution, plot_attribution_grid, plot_confusion_matrix, plot_training_curves
+from conftest import HISTORY
+
+
+def test_training_curves_plot_every_series():
+    fig = plot_training_curves(HISTORY, title="x")
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    loss_ax, acc_ax, lr_ax = fig.axes
+    assert len(loss_ax.lines) >= 2 and len(acc_ax.lines) >= 2 and len(lr_ax.lines) >= 1
+    np.testing.assert_allclose(loss_ax.lines[0].get_ydata(), [r["loss"] for r in HISTORY], rtol=1e-5)  # as drawn
+    # The phase change is marked on every panel.
+    assert all(any(line.get_linestyle() == ":" for line in ax.lines) for ax in fig.axes)
+
+
+def test_confusion_matrix_figure_labels_every_cell():
+    matrix = np.arange(9).reshape(3, 3)
+    fig = plot_confusion_matrix(matrix)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert sorted(texts, key=int) == [str(v) for v in range(9)]
+
+
+def test_an_attribution_draws_into_the_given_axes():
+    fig = Figure()
+    ax = fig.subplots()
+    shown = draw_attribution(ax, np.zeros((28, 28, 1)), np.full((28, 28), -0.5), signed=True)
+    assert shown.axes is ax and shown.get_clim() == (-1, 1) and len(ax.images) == 2  # digit, then the map
+    assert not ax.yaxis.get_visible()
+
+
+def test_the_grid_keeps_the_uninformative_note_under_a_flat_attention_map():
+    maps = np.zeros((1, 28, 28), np.float32)
+    flat = Explanation(method="attention", maps=maps, targets=[0],
+                       params={"informative": [False], "dynamic_range": [0.004]})
+    fig = plot_attribution_grid(np.zeros((1, 28, 28, 1)), [flat], ["GOOD"])
+    panel = fig.axes[1]
+    assert panel.get_xlabel() == "uninformative (range 0.004)" and panel.xaxis.get_visible()
