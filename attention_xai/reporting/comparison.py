@@ -2,6 +2,7 @@
 artifacts (metrics.json and the CSV tables its report wrote).
 
     reports/index.html
+    reports/comparison/{accuracy,faithfulness_cost,sanity,counterfactual_judges}.{png,pdf}
     reports/comparison/models.csv           accuracy, loss, parameters, training time
     reports/comparison/attributions.csv     each method's faithfulness, sanity and cost
     reports/comparison/attention.csv        each attention map's informativeness and faithfulness
@@ -22,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from attention_xai.artifacts import ExperimentPaths, write_text
-from attention_xai.reporting.html import render_index
+from attention_xai.reporting.html import duration, number, render_index
 from attention_xai.reporting.experiment import read_metrics, train_speed
-from attention_xai.reporting.writing import read_csv, write_csv
+from attention_xai.reporting.writing import read_csv, save_figure, write_csv
 
 COMPARISON_DIR = "comparison"
 
@@ -102,14 +103,17 @@ def stats(values) -> tuple[float, float, int]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0, len(values)
 
 
-def shown(values, scale: float = 1.0, digits: int = 4) -> str:
-    """'mean +- std (n)' for the page; the mean alone for one value."""
+def shown(values, scale: float = 1.0, digits: int = 4, unit: str | None = None) -> str:
+    """'mean ± std (n)' for people: `digits` significant digits for the mean, 2 for the
+    spread, no exponents; unit "duration" writes seconds as ms, s, min or h."""
     mean, std, n = stats(values)
     if n == 0:
         return "n/a"
-    if n == 1:
-        return f"{mean * scale:.{digits}g}"
-    return f"{mean * scale:.{digits}g} ± {std * scale:.2g} (n={n})"
+
+    def write(value, places):
+        return duration(value * scale, places) if unit == "duration" else number(value * scale, places)
+
+    return write(mean, digits) if n == 1 else f"{write(mean, digits)} ± {write(std, 2)} (n={n})"
 
 
 def _numbers(prefix: str, values) -> dict:
@@ -141,7 +145,7 @@ def model_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
         page_rows.append({**common, "test accuracy (%)": shown(columns["test_accuracy"], 100),
                           "test loss": shown(columns["test_loss"]), "parameters": f"{ms[0]['params']['total']:,}",
                           "training digits": ms[0].get("train_size", ""),
-                          "train time (s)": shown(columns["train_seconds"], digits=3),
+                          "train time": shown(columns["train_seconds"], digits=3, unit="duration"),
                           "training digits/s": shown(columns["train_digits_per_second"], digits=3),
                           "seed study (224x224, ImageNet)": f"{100 * seed_study[0]:.2f}% ({seed_study[1]})"
                           if seed_study else ""})
@@ -178,7 +182,7 @@ def attribution_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                               "insertion AUC (higher better)": shown(columns["insertion_auc"]),
                               "average drop %": shown(columns["average_drop_pct"], digits=3),
                               "sanity (all layers random)": sanity,
-                              "ms per digit": shown(columns["seconds_per_digit"], 1000, 3)})
+                              "time per digit": shown(columns["seconds_per_digit"], digits=3, unit="duration")})
     return csv_rows, page_rows
 
 
@@ -232,7 +236,7 @@ def counterfactual_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
                               "L2": shown(columns["l2"], digits=3),
                               "IM1 (lower better)": shown(columns["im1"], digits=3),
                               "IM2 (lower better)": shown(columns["im2"], digits=3),
-                              "s per digit": shown(columns["seconds_per_digit"], digits=3)})
+                              "time per digit": shown(columns["seconds_per_digit"], digits=3, unit="duration")})
     return csv_rows, page_rows
 
 
@@ -262,14 +266,75 @@ TITLES = {"models": "Accuracy, size and training time per protocol (backbone x a
           "counterfactuals": "Counterfactual methods: validity, distance, plausibility and cost per model"}
 
 
+def _mean(row: dict, key: str) -> float:
+    value = row.get(f"{key}_mean")
+    return float(value) if value not in (None, "") else float("nan")
+
+
+def _majority(verdicts: list[str]) -> str:
+    """The verdict most models of a protocol got, in the grid's words."""
+    words = ["not measured" if v.startswith("not measured") else v for v in verdicts if v]
+    return max(dict.fromkeys(words), key=words.count) if words else "not run"
+
+
+def comparison_figures(groups: list[Group], rows: dict[str, list[dict]]) -> dict[str, list[tuple[str, object]]]:
+    """The page's figures by section key: (file stem, Figure) pairs, drawn from the same rows
+    as the tables."""
+    from attention_xai.plots.comparison import (plot_accuracy, plot_counterfactual_judges, plot_faithfulness_cost,
+                                                plot_sanity_grid)
+
+    figures: dict[str, list] = {}
+    protocols = [{"label": g.label, "accuracies": [r.metrics["test_accuracy"] for r in g.records],
+                  "seed_study": (SEED_STUDY.get((g.config["model"]["backbone"], g.config["model"]["attention"]))
+                                 or (None,))[0]} for g in groups]
+    if protocols:
+        figures["models"] = [("accuracy", plot_accuracy(protocols))]
+    attribution = rows.get("attributions", [])
+    if attribution:
+        points = [{"method": r["method"], "deletion_auc": _mean(r, "deletion_auc"),
+                   "seconds_per_digit": _mean(r, "seconds_per_digit")} for r in attribution]
+        methods = list(dict.fromkeys(r["method"] for r in attribution))
+        labels = list(dict.fromkeys(r["experiment"] for r in attribution))
+        verdicts = {}
+        for g in groups:
+            got: dict[str, list[str]] = {}
+            for record in g.records:
+                for method, verdict in _verdicts(record).items():
+                    got.setdefault(method, []).append(verdict)
+            verdicts.update({(g.label, method): _majority(v) for method, v in got.items()})
+        figures["attributions"] = [("faithfulness_cost", plot_faithfulness_cost(points)),
+                                   ("sanity", plot_sanity_grid(methods, labels, verdicts))]
+    counterfactual = rows.get("counterfactuals", [])
+    if counterfactual:
+        judged = []
+        for r in counterfactual:
+            agrees = [_mean(r, key[:-len("_mean")]) for key in r if key.startswith("judge_") and
+                      key.endswith("_agrees_mean") and r[key] not in (None, "")]
+            judged.append({"method": r["method"], "validity": _mean(r, "validity"),
+                           "judges_agree": min(agrees) if agrees else None})
+        figures["counterfactuals"] = [("counterfactual_judges", plot_counterfactual_judges(judged))]
+    return figures
+
+
+FIGURE_TITLES = {"accuracy": "Accuracy per protocol: every seed, the mean ± std, the seed study",
+                 "faithfulness_cost": "Faithfulness against cost: each attribution method on each protocol",
+                 "sanity": "Sanity verdicts: method x protocol (all layers randomised)",
+                 "counterfactual_judges": "Counterfactuals: validity, and how many the independent judges accept"}
+
+
 def write_comparison_report(records: list[Record], reports_root: Path) -> Path:
-    """reports/index.html and the comparison CSVs; returns the page's path."""
+    """reports/index.html, its figures and the comparison CSVs; returns the page's path."""
     groups = group_records(records)
     out = Path(reports_root) / COMPARISON_DIR
-    sections = []
+    sections, built = [], {}
     for key, build in (("models", model_rows), ("attributions", attribution_rows), ("attention", attention_rows),
                        ("counterfactuals", counterfactual_rows)):
-        csv_rows, page_rows = build(groups)
+        built[key] = build(groups)
+    figures = comparison_figures(groups, {key: csv_rows for key, (csv_rows, _) in built.items()})
+    for key, (csv_rows, page_rows) in built.items():
+        for stem, fig in figures.get(key, []):
+            save_figure(fig, out / stem)
+            sections.append({"title": FIGURE_TITLES[stem], "figure": f"{COMPARISON_DIR}/{stem}.png"})
         if csv_rows:
             write_csv(out / f"{key}.csv", csv_rows)
             sections.append({"title": TITLES[key], "text": TEXT[key],

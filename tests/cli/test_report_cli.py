@@ -101,6 +101,37 @@ def test_every_figure_has_a_manifest_entry(runs):
     assert manifest["counterfactuals/counterfactual_gradient.png"]["methods"]["gradient"]["seed"] == 0
 
 
+def _links(page: Path) -> list[str]:
+    """Every href and src of an HTML page."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.extend(value for key, value in attrs if key in ("href", "src") and value)
+
+    Links().feed(page.read_text())
+    return found
+
+
+def test_every_page_links_only_files_that_exist_and_shows_its_figures(runs):
+    assert main(["report", *_cli(runs)]) == 0
+    reports = runs / "reports"
+    pages = [reports / "index.html", *sorted(reports.glob("*/index.html"))]
+    assert len(pages) == 4  # the comparison page, tiny-seed0, tiny-seed1, tiny-none
+    for page in pages:
+        links = _links(page)
+        missing = [link for link in links if not (page.parent / link).exists()]
+        assert links and missing == [], f"{page}: {missing}"
+    shown = [link for link in _links(reports / "index.html") if link.endswith(".png")]
+    assert {"comparison/accuracy.png", "comparison/faithfulness_cost.png", "comparison/sanity.png",
+            "comparison/counterfactual_judges.png"} <= set(shown)
+    page = (reports / "index.html").read_text()
+    assert "e+0" not in page and "e-0" not in page  # numbers for people, no exponents
+    assert page.count("<div class='scroll'><table>") == 4  # each table scrolls in its own box
+
+
 def test_deleting_reports_and_rebuilding_gives_the_same_bytes(runs):
     reports = runs / "reports"
     assert main(["report", *_cli(runs)]) == 0

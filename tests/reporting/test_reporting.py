@@ -75,3 +75,26 @@ def test_training_curves_pdf_ignores_the_last_bits_of_the_data(tmp_path, monkeyp
     fig.subplots().plot([1, 2], [0.75 * (1 + 3e-9), 0.65 * (1 + 3e-9)])
     save_figure(fig, tmp_path / "d")
     assert pdf_drawing_commands(tmp_path / "c.pdf") != pdf_drawing_commands(tmp_path / "d.pdf")
+
+
+@pytest.mark.parametrize("value, text", [(2090.4, "2,090"), (0.0123456, "0.0123"), (99.456, "99.5"), (9.9996, "10.0"),
+                                         (123456.7, "123,000"), (0, "0"), (float("nan"), "n/a")])
+def test_numbers_are_written_for_people(value, text):
+    from attention_xai.reporting.html import number
+
+    assert number(value) == text
+
+
+@pytest.mark.parametrize("seconds, text", [(0.0123, "12.3 ms"), (1.5, "1.50 s"), (300, "5.00 min"),
+                                           (3405, "56.8 min"), (7300, "2.03 h")])
+def test_durations_are_written_in_the_unit_people_read(seconds, text):
+    from attention_xai.reporting.html import duration
+
+    assert duration(seconds) == text
+
+
+def test_a_spread_over_seeds_reads_as_mean_plus_minus_std():
+    from attention_xai.reporting.comparison import shown
+
+    assert shown([0.9945, 0.9940, 0.9942], 100) == "99.42 ± 0.025 (n=3)"
+    assert shown([2090.0, 4000.0, 180.0], digits=3, unit="duration") == "34.8 min ± 32 min (n=3)"
