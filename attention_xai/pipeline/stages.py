@@ -206,7 +206,6 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
     Returns:
         The stage's `Analysis` (explain.analysis).
     """
-    import logging
     import time
 
     require_tensorflow("the explain stage")
@@ -221,15 +220,10 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
         analysis = analyse(model, images, labels, methods=methods, good=selection.good, bad=selection.bad,
                            rule=selection.rule, per_class=selection.per_class, target=target, seed=selection.seed,
                            metrics=metrics)
-    if out_dir is not None:
-        from attention_xai.reporting.attributions import MAPS, redraw_attribution_report
+    from attention_xai.reporting.attributions import MAPS, redraw_attribution_report
 
-        analysis.save(Path(arrays_dir or out_dir) / MAPS)
-        redraw_attribution_report(Path(arrays_dir or out_dir), out_dir)
-    logging.getLogger(__name__).info("explain: %d digits x %d methods in %.0f s%s", len(analysis.images),
-                                     len(analysis.explanations), time.perf_counter() - started,
-                                     f" -> {out_dir}" if out_dir is not None else "")
-    return analysis
+    return _finish("explain", analysis, len(analysis.explanations), started, out_dir, arrays_dir, MAPS,
+                   redraw_attribution_report)
 
 
 def counterfactuals(model, images=None, labels=None, *, methods=None, selection: Selection | None = None,
@@ -259,7 +253,6 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
         ArtifactError: a helper some method needs, the autoencoders or the judges are
             missing (before any search starts).
     """
-    import logging
     import time
 
     require_tensorflow("the counterfactual stage")
@@ -289,14 +282,24 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
                                            target=target, seed=selection.seed, autoencoders=autoencoders,
                                            training_digits=to_model_input(data.x_train), judges=judges,
                                            explained=explained)
-    if out_dir is not None:
-        from attention_xai.reporting.counterfactuals import ARRAYS, redraw_counterfactual_report
+    from attention_xai.reporting.counterfactuals import ARRAYS, redraw_counterfactual_report
 
-        analysis.save(Path(arrays_dir or out_dir) / ARRAYS)
-        redraw_counterfactual_report(Path(arrays_dir or out_dir), out_dir)
-    logging.getLogger(__name__).info("counterfactual: %d digits x %d methods in %.0f s%s", len(analysis.images),
-                                     len(analysis.results), time.perf_counter() - started,
-                                     f" -> {out_dir}" if out_dir is not None else "")
+    return _finish("counterfactual", analysis, len(analysis.results), started, out_dir, arrays_dir, ARRAYS,
+                   redraw_counterfactual_report)
+
+
+def _finish(stage: str, analysis, methods: int, started: float, out_dir, arrays_dir, filename: str, redraw):
+    """A stage's ending: with `out_dir`, the analysis saves itself (in `arrays_dir`, default
+    `out_dir`) and the report is drawn from that file; one log line; the analysis back."""
+    import logging
+    import time
+
+    if out_dir is not None:
+        arrays = Path(arrays_dir or out_dir)
+        analysis.save(arrays / filename)
+        redraw(arrays, out_dir)
+    logging.getLogger(__name__).info("%s: %d digits x %d methods in %.0f s%s", stage, len(analysis.images), methods,
+                                     time.perf_counter() - started, f" -> {out_dir}" if out_dir is not None else "")
     return analysis
 
 
