@@ -243,34 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time of each message."""
+def main(argv: list[str] | None = None) -> int:
+    from attention_xai.logs import show_progress
 
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value):
-        pass
-
-
-def _configure_logging(level: int) -> None:
-    """Our messages go to stderr with a prefix; TensorFlow's chatter (retracing notes) is muted."""
-    if not log.handlers:
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("[attention_xai] %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(level)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    args = build_parser().parse_args(argv)
+    show_progress(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     # Keras warns each time tf-keras-vis or SHAP pass a list where the model names its input.
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _configure_logging(logging.WARNING if getattr(args, "quiet", False) else logging.INFO)
     try:
         if args.command in NEEDS_TENSORFLOW:
             from attention_xai.pipeline.stages import require_tensorflow
@@ -363,14 +342,11 @@ def _names(text: str | None) -> list[str] | None:
 def _model_file(args):
     """The classifier a command uses (--model, or its experiment's export) and the
     experiment's paths (None for --model); nothing is loaded yet."""
+    from attention_xai.pipeline import saved_model
+
     if args.model is not None:
         return args.model, None
-    paths = _paths(args, _config(args).name)
-    if not paths.model.is_file():
-        from attention_xai.errors import ArtifactError
-
-        raise ArtifactError(f"no trained model for {paths.name!r} ({paths.model} is missing); "
-                            f"run `python -m attention_xai train {paths.name}` first")
+    paths = saved_model(_config(args).name, models_dir=args.models_dir, reports_dir=args.reports_dir)
     return paths.model, paths
 
 

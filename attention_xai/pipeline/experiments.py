@@ -126,6 +126,23 @@ def evaluate(model, *, limit: int | None = None, batch_size: int = 256, data=Non
             "per_class_accuracy": metrics["per_class_accuracy"]}
 
 
+def saved_model(name: str, *, models_dir="saved_models", reports_dir="reports"):
+    """The paths of an experiment's trained model (`ExperimentPaths`: .model, .model_dir,
+    .report_dir, ...), checked to exist.
+
+    Raises:
+        ArtifactError: no model was trained under that name (one line naming the command).
+    """
+    from attention_xai.artifacts import ExperimentPaths
+    from attention_xai.errors import ArtifactError
+
+    paths = ExperimentPaths(name, models_dir, reports_dir)
+    if not paths.model.is_file():
+        raise ArtifactError(f"no trained model for {paths.name!r} ({paths.model} is missing); "
+                            f"run `python -m attention_xai train {paths.name}` first")
+    return paths
+
+
 def finished_model(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="reports"):
     """The exported model of a finished training of exactly `config` (None when there is none)."""
     import json

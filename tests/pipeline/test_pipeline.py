@@ -164,3 +164,27 @@ def test_explain_and_counterfactuals_from_python_return_results_and_write_only_w
     assert "overlap with the explain stage's maps of gradcam, occlusion" in caplog.text
     with pytest.raises(ConfigError, match="good and bad must be integers >= 0"):
         Selection(good=-1)
+
+
+def test_a_notebook_sees_the_stages_progress_and_a_missing_model_in_one_line(tmp_path, capsys, request):
+    import logging
+
+    from attention_xai.errors import ArtifactError
+    from attention_xai.logs import show_progress
+    from attention_xai.pipeline import saved_model
+
+    log = logging.getLogger("attention_xai")
+    before = (list(log.handlers), log.level, log.propagate)
+    request.addfinalizer(lambda: (setattr(log, "handlers", before[0]), log.setLevel(before[1]),
+                                  setattr(log, "propagate", before[2])))
+    assert show_progress() is log
+    show_progress()  # a second call adds no second handler
+    logging.getLogger("attention_xai.pipeline.stages").info("explain: 8 digits x 8 methods in 14 s")
+    assert capsys.readouterr().err == "[attention_xai] explain: 8 digits x 8 methods in 14 s\n"
+    show_progress(logging.WARNING)
+    logging.getLogger("attention_xai.pipeline.stages").info("hidden")
+    assert capsys.readouterr().err == "" and log.level == logging.WARNING
+    assert saved_model("quick", models_dir=ROOT_MODELS).model.is_file()
+    with pytest.raises(ArtifactError, match=r"no trained model for 'quick' .* run `python -m attention_xai train "
+                                            r"quick` first"):
+        saved_model("quick", models_dir=tmp_path)
