@@ -30,16 +30,28 @@ gives flat or unrelated maps, so a low correlation proves nothing: 'inconclusive
 model that no longer looks at it)."""
 
 
+FRESH_STREAM = 0x5A17C4EC
+"""Mixed with the check's seed into the seed of the fresh weights. Training seeds Python's
+`random` with the experiment's seed before it builds the model; seeding the redraw with the
+same number gave back the model's own initialisation (for an untrained model the check then
+compared a model with itself). A stream of its own never coincides with it."""
+
+
+def fresh_weights_seed(seed: int) -> int:
+    """The seed of the fresh weights for the check's `seed`: its own stream (`FRESH_STREAM`)."""
+    return int(np.random.SeedSequence([FRESH_STREAM, int(seed)]).generate_state(1)[0])
+
+
 def _clones(model: keras.Model, seed: int) -> tuple[keras.Model, keras.Model]:
     """(a copy with the model's weights, the architecture with every weight at a new draw
     of its own initializer). Keras initializers built without a seed take one from
-    Python's `random` when they are made (cloning makes new ones), so seeding it makes the
-    draw reproducible; its state is put back, and no other random state (NumPy, Keras',
-    TensorFlow's) is touched."""
+    Python's `random` when they are made (cloning makes new ones), so seeding it (with
+    `fresh_weights_seed(seed)`) makes the draw reproducible; its state is put back, and no
+    other random state (NumPy, Keras', TensorFlow's) is touched."""
     state = random.getstate()
     try:
         copy = keras.models.clone_model(model)
-        random.seed(seed)
+        random.seed(fresh_weights_seed(seed))
         fresh = keras.models.clone_model(model)
     finally:
         random.setstate(state)

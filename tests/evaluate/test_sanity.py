@@ -1,0 +1,24 @@
+"""The randomisation test's fresh weights: a stream of their own, never the model's own
+initialisation (training seeds the same generators with the experiment's seed)."""
+
+import keras
+import numpy as np
+import pytest
+
+from attention_xai.evaluate.sanity import _clones
+from attention_xai.models import build_classifier
+from conftest import tiny_model_config
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_the_fresh_weights_are_not_the_models_own_initialisation(seed):
+    keras.utils.set_random_seed(seed)  # as training does, with the experiment's seed, before it builds
+    untrained = build_classifier(tiny_model_config())
+    _, fresh = _clones(untrained, seed)  # the check's seed is the experiment's by default
+    kernels = [(w, f) for w, f in zip(untrained.weights, fresh.weights) if w.path.endswith("kernel")]
+    assert len(kernels) >= 4
+    same = [w.path for w, f in kernels if np.allclose(keras.ops.convert_to_numpy(w), keras.ops.convert_to_numpy(f))]
+    assert same == [], f"seed {seed}: the fresh copy is the model's own initialisation in {same}"
+    _, again = _clones(untrained, seed)
+    assert all(np.array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+               for a, b in zip(fresh.weights, again.weights))  # reproducible
