@@ -26,7 +26,8 @@ from attention_xai.registry import Registry
 
 ATTRIBUTIONS: Registry[type["Attribution"]] = Registry(
     "attribution method",
-    order=("gradcam", "scorecam", "smoothgrad", "lime", "shap", "integrated_gradients", "occlusion", "attention"))
+    order=("gradcam", "gradcampp", "scorecam", "smoothgrad", "lime", "shap", "integrated_gradients", "occlusion",
+           "rise", "attention"))
 """Attribution classes by name; the CLI, the report and the tests all read this."""
 
 @dataclass(frozen=True)

@@ -72,7 +72,8 @@ def main(argv=None) -> dict:
     names = args.methods.split(",") if args.methods else ATTRIBUTIONS.names()
     rows = []
     for name in names:
-        method = ATTRIBUTIONS.get(name)(batch_size=64)
+        # 64 images per call, or the method's own larger default (RISE: 500 masked copies)
+        method = ATTRIBUTIONS.get(name)(batch_size=max(64, ATTRIBUTIONS.get(name).default_batch_size))
         method.explain(model, images[:2], targets[:2])  # warm-up: tracing, cloning, imports
         batched = method.explain(model, images, targets)
         started = time.perf_counter()

@@ -16,17 +16,16 @@ from conftest import tiny_model_config
 
 FAST = {"occlusion": {"window": 7, "stride": 7}, "scorecam": {"max_N": 4}, "smoothgrad": {"samples": 4},
         "lime": {"num_samples": 60}, "shap": {"background_size": 8, "nsamples": 8},
-        "integrated_gradients": {"steps": 8}}
+        "integrated_gradients": {"steps": 8}, "rise": {"masks": 64}}
 
 
-RANDOM = ("smoothgrad", "lime", "shap")
+RANDOM = ("smoothgrad", "lime", "shap", "rise")
 
 
 @pytest.fixture(scope="module")
 def model():
     """Untrained; its weights drawn from a fixed seed (Keras initializers take theirs from
-    Python's `random`), so that every run tests the same model, and not the sanity check's
-    own seed 0 (the re-initialised copy would be the model itself)."""
+    Python's `random`), so that every run tests the same model."""
     import random
 
     state = random.getstate()
@@ -38,8 +37,8 @@ def model():
 
 
 def test_registry_lists_every_method_of_the_issue():
-    assert ATTRIBUTIONS.names() == ["gradcam", "scorecam", "smoothgrad", "lime", "shap", "integrated_gradients",
-                                    "occlusion", "attention"]
+    assert ATTRIBUTIONS.names() == ["gradcam", "gradcampp", "scorecam", "smoothgrad", "lime", "shap",
+                                    "integrated_gradients", "occlusion", "rise", "attention"]
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "shap" else n  # shap: 11 s
@@ -84,7 +83,8 @@ def _one_pixel_model(pixel):
 
 KNOWN_ANSWER = {"occlusion": {"window": 1, "stride": 1}, "lime": {"num_samples": 300, "cell": 2},
                 "shap": {"background": np.zeros((4, 28, 28, 1), "float32"), "nsamples": 32},
-                "gradcam": {"layer": "features"}, "scorecam": {"layer": "features", "max_N": None}}
+                "gradcam": {"layer": "features"}, "gradcampp": {"layer": "features"},
+                "scorecam": {"layer": "features", "max_N": None}, "rise": {"grid": 28, "masks": 2000}}
 
 
 @pytest.mark.parametrize("name", [n for n in ATTRIBUTIONS.names() if n != "attention"])
@@ -376,9 +376,9 @@ def test_average_drop_masks_by_the_positive_part():
 
 
 def test_every_explanation_says_which_score_it_explains(model, digits):
-    expected = {"gradcam": "logit", "smoothgrad": "logit", "scorecam": "probability", "lime": "probability",
-                "shap": "probability", "integrated_gradients": "probability", "occlusion": "probability",
-                "attention": "none"}
+    expected = {"gradcam": "logit", "gradcampp": "logit", "smoothgrad": "logit", "scorecam": "probability",
+                "lime": "probability", "shap": "probability", "integrated_gradients": "probability",
+                "occlusion": "probability", "rise": "probability", "attention": "none"}
     assert set(expected) == set(ATTRIBUTIONS.names())
     for name, score in expected.items():
         result = ATTRIBUTIONS.get(name)(**FAST.get(name, {})).explain(model, digits[:1], np.array([2]))
@@ -492,3 +492,43 @@ def test_scorecam_weighs_each_channel_by_the_target_probability():
     weights = np.array([np.exp(8.0) / (np.exp(8.0) + 9), 0.1])
     expected = np.maximum(weights[0] * image[0, ..., 0] - weights[1] * image[0, ..., 0], 0)
     np.testing.assert_allclose(maps, expected, rtol=1e-3)
+
+
+def test_rise_of_a_model_that_ignores_its_input_is_that_constant_everywhere():
+    """With the masks' own weights in the denominator, a constant score gives a constant map."""
+    inputs = keras.Input((28, 28, 1), name="digits")
+    zero = keras.layers.Lambda(lambda x: 0.0 * keras.ops.sum(x, axis=(1, 2, 3))[:, None])(inputs)
+    logits = keras.layers.Dense(10, kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant([2.0] + [0.0] * 9))(zero)
+    model = keras.Model(inputs, keras.layers.Softmax()(logits))
+    maps = ATTRIBUTIONS.get("rise")(masks=200).explain(model, np.ones((1, 28, 28, 1), "float32"), np.array([0])).maps
+    expected = np.exp(2.0) / (np.exp(2.0) + 9)
+    np.testing.assert_allclose(maps, expected, rtol=1e-4)
+
+
+def test_rise_masks_are_smooth_shifted_and_keep_the_asked_share():
+    from attention_xai.explain.attribution.rise import rise_masks
+
+    masks = rise_masks(2000, 7, 0.3, np.random.default_rng(0))
+    assert masks.shape == (2000, 28, 28) and masks.min() >= 0 and masks.max() <= 1
+    assert abs(masks.mean() - 0.3) < 0.02  # a cell is kept with probability `keep`
+    assert len({m.tobytes() for m in masks[:50]}) == 50
+    assert 0 < ((masks > 0.01) & (masks < 0.99)).mean() < 0.9  # bilinear edges between cells
+    np.testing.assert_array_equal(masks, rise_masks(2000, 7, 0.3, np.random.default_rng(0)))
+
+
+def test_gradcampp_weighs_channels_by_the_exponentiated_logit_at_gradcams_layer(model, digits):
+    """On the attention model it reads Grad-CAM's own layer, the attention module's output;
+    on a model with one feature channel (the digit itself) its map is that channel times
+    one positive weight, so the read pixel, the brightest, comes first."""
+    targets = np.array([3, 1])
+    plusplus = ATTRIBUTIONS.get("gradcampp")().explain(model, digits[:2], targets)
+    assert plusplus.params["layer"] == ATTRIBUTIONS.get("gradcam")().explain(model, digits[:2], targets).params["layer"]
+    assert plusplus.params["layer"] == "attention" and plusplus.params["score"] == "logit"
+    pixel = (5, 20)
+    one = _one_pixel_model(pixel)
+    image = np.full((1, 28, 28, 1), 0.5, "float32")
+    image[0][pixel] = 1.0
+    cam = ATTRIBUTIONS.get("gradcampp")(layer="features").explain(one, image, np.array([0])).maps[0]
+    assert cam[pixel] == pytest.approx(cam.max()) and cam.min() > 0
+    np.testing.assert_allclose(cam / image[0, ..., 0], cam[pixel], rtol=1e-4)  # weight x the one channel

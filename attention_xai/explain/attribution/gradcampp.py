@@ -1,0 +1,39 @@
+"""Grad-CAM++ through tf-keras-vis' `GradcamPlusPlus`.
+
+References: Chattopadhay et al., "Grad-CAM++: Generalized Gradient-based Visual
+Explanations for Deep Convolutional Networks", WACV 2018.
+"""
+
+from __future__ import annotations
+
+from attention_xai.explain.attribution.cam import CamMethod, _linear_output
+from attention_xai.explain.base import ATTRIBUTIONS, Passes
+
+
+@ATTRIBUTIONS.register("gradcampp")
+class GradCamPlusPlus(CamMethod):
+    """Grad-CAM++ of the target class on the feature map Grad-CAM reads (by default the
+    attention module's output: the attended features the head pools, never a convolution
+    inside the module). The channel weights are the positive gradients, each weighted by
+    the closed-form alpha of the paper, which assumes the score is the exponential of a
+    linear function: tf-keras-vis exponentiates the score it is given, so it gets the
+    target's logit (a view of the model, nothing copied), not the softmax probability.
+
+    Parameters: layer (name of a 4-D layer; default as Grad-CAM).
+    """
+
+    name = "gradcampp"
+    score = "logit"
+
+    def visualizer(self, model):
+        from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+
+        target, options, score_for = _linear_output(model)
+        return GradcamPlusPlus(target, **options), score_for
+
+    def cam(self, visualizer, score, images, layer):
+        return visualizer(score, images, penultimate_layer=layer, seek_penultimate_conv_layer=False,
+                          normalize_cam=False)
+
+    def passes(self, model, layer, n):
+        return Passes(gradient=n)
