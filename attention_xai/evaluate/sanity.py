@@ -59,6 +59,17 @@ def _clones(model: keras.Model, seed: int) -> tuple[keras.Model, keras.Model]:
     return copy, fresh
 
 
+def output_change(model: keras.Model, randomised: keras.Model, images: np.ndarray) -> dict:
+    """How much randomising changed the model's answers on `images`: the share it still puts
+    in the original model's class, and its mean predictive entropy over the ten classes
+    (0: certain, 1: uniform). With the spread, this tells "the explanation ignores the
+    model" from "the randomised model ignores everything"."""
+    before = model.predict(images, verbose=0).argmax(axis=1)
+    p = np.clip(randomised.predict(images, verbose=0).astype(np.float64), 1e-12, 1.0)
+    entropy = -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])
+    return {"same_class": float(np.mean(p.argmax(axis=1) == before)), "output_entropy": float(entropy.mean())}
+
+
 def output_spread(model: keras.Model, images: np.ndarray) -> float:
     """How much the model's answer depends on its input: the largest standard deviation,
     over the images and their negatives (1 - x), of a class's centred log-probability."""
@@ -93,10 +104,11 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         seed: seed of the new weights.
 
     Returns:
-        name -> rows {"randomized", "layers", "spearman", "output_spread"} in cascade order;
-        "spearman" is the mean over images of the rank correlation of |original map| and
-        |randomised map|; "output_spread" is `output_spread` of the randomised copy (below
-        DEAD_BELOW it ignores its input).
+        name -> rows {"randomized", "layers", "spearman", "output_spread", "same_class",
+        "output_entropy"} in cascade order; "spearman" is the mean over images of the rank
+        correlation of |original map| and |randomised map|; "output_spread" is
+        `output_spread` of the randomised copy (below DEAD_BELOW it ignores its input);
+        "same_class" and "output_entropy" are `output_change`.
     """
     originals = {name: np.abs(method.explain(model, images, targets).maps) for name, method in methods.items()}
     copy, fresh = _clones(model, seed)
@@ -109,7 +121,7 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
             for weight, value in zip(layer.trainable_weights, new.trainable_weights):
                 weight.assign(value)
         done = stop
-        spread = output_spread(copy, images)
+        spread, change = output_spread(copy, images), output_change(model, copy, images)
         for name, method in methods.items():
             original = originals[name]
             maps = np.abs(method.explain(copy, images, targets).maps)
@@ -118,7 +130,7 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
             rho = np.where(np.isnan(rho) & (np.ptp(original.reshape(len(original), -1), axis=1) > 0), 0.0, rho)
             rows[name].append({"randomized": f"top {stop} of {len(weighted)}", "layers": weighted[stop - 1][0].name,
                                "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan"),
-                               "output_spread": spread})
+                               "output_spread": spread, **change})
     return rows
 
 

@@ -82,7 +82,9 @@ ATTRIBUTION_TABLES = (
      "|randomised map|. A method whose maps do not change when every layer is random fails. Output spread: "
      "how much the randomised model's answer still depends on its input (std of its log-probability ratios "
      "over the digits and their negatives); below 1e-3 it answers the same for everything, its maps prove "
-     "nothing, and a low correlation is 'inconclusive' rather than a pass."),
+     "nothing, and a low correlation is 'inconclusive' rather than a pass. Same class: the share of the "
+     "digits the randomised model still puts in the original model's class; output entropy: its mean "
+     "predictive entropy over the ten classes (0 certain, 1 uniform)."),
     ("informativeness", "Does the attention map say anything?",
      "Per attention module and digit, at the module's own resolution: relative dynamic range (max - min) / max "
      "and normalised entropy (1: uniform). A map whose range is below 0.1 weighs every position within 10% of "

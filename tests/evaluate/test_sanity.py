@@ -22,3 +22,16 @@ def test_the_fresh_weights_are_not_the_models_own_initialisation(seed):
     _, again = _clones(untrained, seed)
     assert all(np.array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
                for a, b in zip(fresh.weights, again.weights))  # reproducible
+
+
+def test_the_randomised_models_change_is_recorded_beside_the_maps(digits):
+    from attention_xai.evaluate.sanity import output_change
+
+    keras.utils.set_random_seed(3)
+    model = build_classifier(tiny_model_config())
+    itself = output_change(model, model, digits[:8])
+    assert itself["same_class"] == 1.0 and 0.0 < itself["output_entropy"] < 1.0
+    inputs = keras.Input((28, 28, 1), name="digits")
+    flat = keras.layers.Dense(10, kernel_initializer="zeros", activation="softmax")(keras.layers.Flatten()(inputs))
+    uniform = output_change(model, keras.Model(inputs, flat), digits[:8])
+    assert uniform["output_entropy"] == pytest.approx(1.0)  # answers nothing: every class 1/10
