@@ -140,12 +140,15 @@ class GradCam(CamMethod):
 
     name = "gradcam"
     score = "logit"
+    visualizer_class = "tf_keras_vis.gradcam.Gradcam"
+    """The tf-keras-vis class that makes the maps (a subclass may name another of the family)."""
 
     def visualizer(self, model):
-        from tf_keras_vis.gradcam import Gradcam
+        import importlib
 
+        module, _, name = self.visualizer_class.rpartition(".")
         target, options, score_for = _linear_output(model)
-        return Gradcam(target, **options), score_for
+        return getattr(importlib.import_module(module), name)(target, **options), score_for
 
     def cam(self, visualizer, score, images, layer):
         return visualizer(score, images, penultimate_layer=layer, seek_penultimate_conv_layer=False,
