@@ -1,7 +1,9 @@
 """Model-parameter randomization test for attribution methods.
 
 References: Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018 (cascading
-randomization by re-initialisation); Binder et al., "Shortcomings of Top-Down
+randomization by re-initialisation); Hedström et al., "Sanity Checks Revisited: An
+Exploration to Repair the Model Parameter Randomisation Test", XAI in Action workshop,
+NeurIPS 2023 (eMPRT); Binder et al., "Shortcomings of Top-Down
 Randomization-Based Sanity Checks for Evaluations of Deep Neural Network Explanations",
 CVPR 2023 (randomised deep networks whose output no longer depends on the input).
 """
@@ -70,6 +72,33 @@ def output_change(model: keras.Model, randomised: keras.Model, images: np.ndarra
     return {"same_class": float(np.mean(p.argmax(axis=1) == before)), "output_entropy": float(entropy.mean())}
 
 
+EMPRT_BINS = 100
+"""Histogram bins of a map's values for its entropy (Quantus' default for eMPRT)."""
+
+
+def histogram_entropy(maps: np.ndarray, bins: int = EMPRT_BINS) -> np.ndarray:
+    """(N,) Shannon entropy (nats) of each map's histogram of raw values over its own range:
+    the complexity eMPRT compares (0 for a constant map)."""
+    out = np.zeros(len(maps))
+    for i, m in enumerate(np.asarray(maps, np.float64).reshape(len(maps), -1)):
+        counts, _ = np.histogram(m, bins=bins)
+        p = counts[counts > 0] / counts.sum()
+        out[i] = float(-(p * np.log(p)).sum())
+    return out
+
+
+def relative_rise(before: np.ndarray, after: np.ndarray) -> float:
+    """Mean over digits of (after - before) / before, digits with before == 0 left out (NaN if none)."""
+    before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    keep = before > 0
+    return float(np.mean((after[keep] - before[keep]) / before[keep])) if keep.any() else float("nan")
+
+
+def _output_entropy(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    p = np.clip(model.predict(images, verbose=0).astype(np.float64), 1e-12, 1.0)
+    return -(p * np.log(p)).sum(axis=1)
+
+
 def output_spread(model: keras.Model, images: np.ndarray) -> float:
     """How much the model's answer depends on its input: the largest standard deviation,
     over the images and their negatives (1 - x), of a class's centred log-probability."""
@@ -108,9 +137,16 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         "output_entropy"} in cascade order; "spearman" is the mean over images of the rank
         correlation of |original map| and |randomised map|; "output_spread" is
         `output_spread` of the randomised copy (below DEAD_BELOW it ignores its input);
-        "same_class" and "output_entropy" are `output_change`.
+        "same_class" and "output_entropy" are `output_change`; "emprt" is the relative rise
+        in the maps' histogram entropy against the original model's (Hedström et al.'s
+        eMPRT: above 0, the maps grow more complex as the model loses its training) and
+        "model_entropy_rise" the same rise in the model's output entropy (Quantus'
+        `compute_extra_scores`), so that the two can be read side by side.
     """
-    originals = {name: np.abs(method.explain(model, images, targets).maps) for name, method in methods.items()}
+    raw = {name: method.explain(model, images, targets).maps for name, method in methods.items()}
+    originals = {name: np.abs(maps) for name, maps in raw.items()}
+    complexity = {name: histogram_entropy(maps) for name, maps in raw.items()}
+    model_entropy = _output_entropy(model, images)
     copy, fresh = _clones(model, seed)
     weighted = [(layer, new) for layer, new in zip(reversed(copy.layers), reversed(fresh.layers))
                 if layer.trainable_weights]
@@ -122,15 +158,19 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
                 weight.assign(value)
         done = stop
         spread, change = output_spread(copy, images), output_change(model, copy, images)
+        model_rise = relative_rise(model_entropy, _output_entropy(copy, images))
         for name, method in methods.items():
             original = originals[name]
-            maps = np.abs(method.explain(copy, images, targets).maps)
+            randomised = method.explain(copy, images, targets).maps
+            maps = np.abs(randomised)
             rho = rank_correlation(original, maps)
             # A map that went flat while the original was not has lost all its structure: 0.
             rho = np.where(np.isnan(rho) & (np.ptp(original.reshape(len(original), -1), axis=1) > 0), 0.0, rho)
             rows[name].append({"randomized": f"top {stop} of {len(weighted)}", "layers": weighted[stop - 1][0].name,
                                "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any() else float("nan"),
-                               "output_spread": spread, **change})
+                               "output_spread": spread, **change,
+                               "emprt": relative_rise(complexity[name], histogram_entropy(randomised)),
+                               "model_entropy_rise": model_rise})
     return rows
 
 

@@ -84,7 +84,10 @@ ATTRIBUTION_TABLES = (
      "over the digits and their negatives); below 1e-3 it answers the same for everything, its maps prove "
      "nothing, and a low correlation is 'inconclusive' rather than a pass. Same class: the share of the "
      "digits the randomised model still puts in the original model's class; output entropy: its mean "
-     "predictive entropy over the ten classes (0 certain, 1 uniform)."),
+     "predictive entropy over the ten classes (0 certain, 1 uniform). emprt (Hedstrom et al. 2023): the "
+     "relative rise in the entropy of each map's histogram from the original model to the randomised one "
+     "(above 0: the maps grow more complex as the model loses its training); model_entropy_rise: the same "
+     "rise in the model's output entropy, to read beside it."),
     ("informativeness", "Does the attention map say anything?",
      "Per attention module and digit, at the module's own resolution: relative dynamic range (max - min) / max "
      "and normalised entropy (1: uniform). A map whose range is below 0.1 weighs every position within 10% of "

@@ -35,3 +35,24 @@ def test_the_randomised_models_change_is_recorded_beside_the_maps(digits):
     flat = keras.layers.Dense(10, kernel_initializer="zeros", activation="softmax")(keras.layers.Flatten()(inputs))
     uniform = output_change(model, keras.Model(inputs, flat), digits[:8])
     assert uniform["output_entropy"] == pytest.approx(1.0)  # answers nothing: every class 1/10
+
+
+def test_emprt_complexity_known_answers():
+    from attention_xai.evaluate.sanity import histogram_entropy, relative_rise
+
+    assert histogram_entropy(np.ones((1, 28, 28)))[0] == 0.0  # one value, one bin
+    assert histogram_entropy(np.arange(100.0)[None])[0] == pytest.approx(np.log(100))  # one value per bin
+    assert relative_rise([1.0, 2.0, 0.0], [2.0, 2.0, 5.0]) == pytest.approx(0.5)  # a zero start is left out
+    assert np.isnan(relative_rise([0.0], [1.0]))
+
+
+def test_the_cascade_reports_emprt_beside_the_models_own_entropy_rise(digits):
+    from attention_xai.evaluate.sanity import cascading_randomization
+    from attention_xai.explain import ATTRIBUTIONS
+
+    keras.utils.set_random_seed(4)
+    model = build_classifier(tiny_model_config())
+    targets = model.predict(digits[:3], verbose=0).argmax(axis=1)
+    rows = cascading_randomization(model, ATTRIBUTIONS.get("gradcam")(), digits[:3], targets)
+    assert [set(r) >= {"emprt", "model_entropy_rise", "same_class", "output_entropy"} for r in rows] == [True] * 3
+    assert all(np.isfinite(r["emprt"]) and np.isfinite(r["model_entropy_rise"]) for r in rows)
