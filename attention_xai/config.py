@@ -157,6 +157,9 @@ class TrainConfig:
             is not part of an experiment's identity (see `protocol`).
         early_stopping_patience: epochs without val_loss improvement before a phase ends.
         plateau_patience / plateau_factor / min_learning_rate: ReduceLROnPlateau on val_loss.
+        permute_labels: train on the training split's labels randomly permuted (seeded; the
+            validation digits too, the test digits keep theirs): Adebayo et al.'s data
+            randomisation test compares a method's maps of this model with the real one's.
         checks_per_epoch: how often per pass over the training digits the run validates,
             lets ReduceLROnPlateau and early stopping act, and writes its checkpoint. With
             k > 1 each Keras epoch is 1/k of a pass (a seeded shuffle of the pass cut into
@@ -178,6 +181,7 @@ class TrainConfig:
     plateau_factor: float = 0.3
     min_learning_rate: float = 1e-6
     checks_per_epoch: int = 1
+    permute_labels: bool = False
 
     def __post_init__(self):
         _require(len(self.phases) > 0 and all(isinstance(p, Phase) for p in self.phases),
@@ -197,6 +201,7 @@ class TrainConfig:
         _require(0 < self.plateau_factor < 1, "plateau_factor must be in (0, 1)")
         _require(isinstance(self.checks_per_epoch, int) and self.checks_per_epoch >= 1,
                  "checks_per_epoch must be a positive integer")
+        _require(isinstance(self.permute_labels, bool), "permute_labels must be true or false")
 
     @property
     def epochs(self) -> int:

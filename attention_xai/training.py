@@ -341,7 +341,7 @@ def _train(config: ExperimentConfig, data: Mnist, paths: ExperimentPaths, *, fre
     """Runs (or resumes) every phase; returns (the splits, the final run state)."""
     splits = split(data, validation_size=config.training.validation_size, seed=config.seed,
                    train_limit=config.training.train_limit, test_limit=config.training.test_limit,
-                   train_subset=config.training.train_subset)
+                   train_subset=config.training.train_subset, permute_labels=config.training.permute_labels)
     ckpt = paths.checkpoints
     if fresh and ckpt.exists():
         shutil.rmtree(ckpt)

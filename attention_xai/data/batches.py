@@ -111,24 +111,31 @@ class Splits:
 
 
 def split(data: Mnist, *, validation_size: int, seed: int, train_limit: int | None = None,
-          test_limit: int | None = None, train_subset: int | None = None) -> Splits:
+          test_limit: int | None = None, train_subset: int | None = None, permute_labels: bool = False) -> Splits:
     """Holds out `validation_size` training digits (a seeded draw) for validation.
+
+    `permute_labels` first shuffles the labels of the whole training split among its
+    digits (a seeded permutation: every class keeps its count, no digit its meaning), for
+    the data randomisation test; the test digits keep their labels.
 
     `train_subset` then keeps a seeded, class-stratified draw of that many of the remaining
     training digits (each class in proportion to its share, largest remainders rounding).
     `train_limit` keeps the first that many of the remaining training digits and
     `test_limit` the first digits of the test set; both are for smoke runs.
     """
+    y_train = data.y_train
+    if permute_labels:
+        y_train = y_train[np.random.default_rng([seed, 0x1AB]).permutation(len(y_train))]
     order = np.random.default_rng(seed).permutation(len(data.x_train))
     val, train = order[:validation_size], np.sort(order[validation_size:])
     if train_subset is not None and train_subset < len(train):
-        train = train[stratified_subset(data.y_train[train], train_subset, seed)]
+        train = train[stratified_subset(y_train[train], train_subset, seed)]
     if train_limit is not None:
         train = train[:train_limit]
     test = slice(None) if test_limit is None else slice(0, test_limit)
     return Splits(
-        x_train=data.x_train[train], y_train=data.y_train[train],
-        x_val=data.x_train[np.sort(val)], y_val=data.y_train[np.sort(val)],
+        x_train=data.x_train[train], y_train=y_train[train],
+        x_val=data.x_train[np.sort(val)], y_val=y_train[np.sort(val)],
         x_test=data.x_test[test], y_test=data.y_test[test],
     )
 

@@ -7,6 +7,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+OFF_SCALE_BELOW = 50.0
+"""Accuracy (%) under which a protocol is written beside the accuracy figure's axis."""
+
 VERDICT_COLOURS = {"pass": "#4c9a4c", "FAIL": "#c0392b", "inconclusive": "#b0b0b0", "not measured": "#efe3a6",
                    "not run": "#ffffff"}
 VERDICT_MARKS = {"inconclusive": "?", "not measured": "n/m", "not run": ""}
@@ -27,8 +30,17 @@ def plot_accuracy(protocols: Sequence[Mapping]) -> Figure:
     """
     fig = Figure(figsize=(8.5, _height(len(protocols))), layout="constrained")
     ax = fig.subplots()
+    every = 100 * np.concatenate([np.asarray(p["accuracies"], float) for p in protocols] +
+                                 [[p["seed_study"]] for p in protocols if p.get("seed_study")])
+    # A protocol that learned no digit (the permuted-label control, about 10%) would squash
+    # the rest into one pixel: it is written beside the axis instead.
+    low = max(OFF_SCALE_BELOW, every.min()) if (every >= OFF_SCALE_BELOW).any() else every.min()
     for y, p in enumerate(protocols):
         values = 100 * np.asarray(p["accuracies"], float)
+        if (values < low).all():
+            ax.annotate(f"{values.mean():.1f}% (off scale)", (0.01, y), xycoords=("axes fraction", "data"),
+                        va="center", fontsize=7, color="#555555")
+            continue
         ax.scatter(values, np.full(len(values), y), s=14, color="#5577aa", alpha=0.7, zorder=3,
                    label="one seed" if y == 0 else None)
         if len(values) > 1:

@@ -56,3 +56,37 @@ def test_the_cascade_reports_emprt_beside_the_models_own_entropy_rise(digits):
     rows = cascading_randomization(model, ATTRIBUTIONS.get("gradcam")(), digits[:3], targets)
     assert [set(r) >= {"emprt", "model_entropy_rise", "same_class", "output_entropy"} for r in rows] == [True] * 3
     assert all(np.isfinite(r["emprt"]) and np.isfinite(r["model_entropy_rise"]) for r in rows)
+
+
+def test_data_randomisation_fails_a_method_that_shows_the_digit_and_passes_one_that_reads_the_model(digits):
+    """Against the same model, every method's maps are its own: FAIL. Grad-CAM of another
+    initialisation (weights that learned nothing in common) differs: the check can pass."""
+    from attention_xai.evaluate.sanity import PASS_BELOW, data_randomization
+    from attention_xai.explain import ATTRIBUTIONS
+
+    keras.utils.set_random_seed(5)
+    model = build_classifier(tiny_model_config())
+    keras.utils.set_random_seed(6)
+    other = build_classifier(tiny_model_config())
+    targets = model.predict(digits[:4], verbose=0).argmax(axis=1)
+    methods = {"gradcam": ATTRIBUTIONS.get("gradcam")(),
+               "integrated_gradients": ATTRIBUTIONS.get("integrated_gradients")(steps=8)}
+    itself = data_randomization(model, model, methods, digits[:4], targets)
+    assert all(r["verdict"].startswith("FAIL") and r["spearman"] == pytest.approx(1.0) for r in itself.values())
+    assert itself["gradcam"]["random_model_same_class"] == 1.0
+    twin = data_randomization(model, other, methods, digits[:4], targets)
+    assert twin["gradcam"]["spearman"] < PASS_BELOW and twin["gradcam"]["verdict"] == "pass"
+
+
+def test_permuted_labels_keep_every_class_count_and_the_test_labels():
+    from attention_xai.data import load_mnist
+    from attention_xai.data.batches import split
+
+    data = load_mnist()
+    plain = split(data, validation_size=500, seed=0)
+    permuted = split(data, validation_size=500, seed=0, permute_labels=True)
+    np.testing.assert_array_equal(plain.x_train, permuted.x_train)  # the same digits, in the same order
+    assert np.mean(plain.y_train == permuted.y_train) < 0.2  # about 1 in 10 keep their label by chance
+    np.testing.assert_array_equal(np.bincount(np.concatenate([plain.y_train, plain.y_val])),
+                                  np.bincount(np.concatenate([permuted.y_train, permuted.y_val])))
+    np.testing.assert_array_equal(plain.y_test, permuted.y_test)

@@ -40,3 +40,13 @@ def test_the_grid_keeps_the_uninformative_note_under_a_flat_attention_map():
     fig = plot_attribution_grid(np.zeros((1, 28, 28, 1)), [flat], ["GOOD"])
     panel = fig.axes[1]
     assert panel.get_xlabel() == "uninformative (range 0.004)" and panel.xaxis.get_visible()
+
+
+def test_a_protocol_that_learned_nothing_is_written_beside_the_accuracy_axis():
+    from attention_xai.plots.comparison import plot_accuracy
+
+    fig = plot_accuracy([{"label": "quick", "accuracies": [0.9945], "seed_study": None},
+                         {"label": "quick_permuted_labels", "accuracies": [0.103], "seed_study": None}])
+    ax = fig.axes[0]
+    assert ax.get_xlim()[0] > 90  # the real protocols keep their resolution
+    assert [t.get_text() for t in ax.texts] == ["10.3% (off scale)"]
