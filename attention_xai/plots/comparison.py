@@ -50,9 +50,10 @@ def plot_accuracy(protocols: Sequence[Mapping]) -> Figure:
             ax.scatter(100 * p["seed_study"], y, marker="D", s=28, color="#c0392b", zorder=5, label="seed study")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower left")
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
+              frameon=False)
     ax.set_yticks(range(len(protocols)), [p["label"] for p in protocols], fontsize=7)
-    ax.invert_yaxis()
+    ax.set_ylim(len(protocols) - 0.5, -0.5)  # every row shown, the first on top
     ax.set_xlabel("test accuracy (%)")
     ax.grid(axis="x", alpha=0.3)
     return fig

@@ -27,7 +27,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import json
+    import warnings
 
+    # Keras notes that tf-keras-vis and SHAP call the model with a list; harmless, and on every call.
+    warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
     from attention_xai.artifacts import portable, write_json
     from attention_xai.evaluate.sanity import data_randomization
     from attention_xai.explain.base import predict_in_batches
