@@ -15,6 +15,7 @@ from attention_xai.evaluate.faithfulness import (average_drop_and_increase, dele
                                                   rank_correlation)
 from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
 from attention_xai.evaluate.sanity import cascade_for_methods, sanity_verdict
+from attention_xai.evaluate.statistics import bootstrap_interval
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.models.classifier import attention_maps
 from attention_xai.explain.samples import Samples, pool_samples
@@ -138,11 +139,18 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
 
     for e in explanations:
         drop, increase = average_drop_and_increase(predict, chosen, targets, e.maps)
+        deletion = deletion_auc(predict, chosen, targets, e.maps)
+        insertion = insertion_auc(predict, chosen, targets, e.maps)
+        deletion_low, deletion_high = bootstrap_interval(deletion, seed=seed)
+        insertion_low, insertion_high = bootstrap_interval(insertion, seed=seed)
         analysis.faithfulness.append({
             "method": e.method,
             "explains": f"target {e.params.get('score', 'probability')}",
-            "deletion_auc": float(np.mean(deletion_auc(predict, chosen, targets, e.maps))),
-            "insertion_auc": float(np.mean(insertion_auc(predict, chosen, targets, e.maps))),
+            "digits": len(chosen),
+            "deletion_auc": float(np.mean(deletion)),
+            "deletion_auc_ci_low": deletion_low, "deletion_auc_ci_high": deletion_high,
+            "insertion_auc": float(np.mean(insertion)),
+            "insertion_auc_ci_low": insertion_low, "insertion_auc_ci_high": insertion_high,
             "average_drop_pct": drop,
             "increase_in_confidence_pct": increase,
             "gini": float(np.mean(gini(e.maps))),

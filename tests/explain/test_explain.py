@@ -431,6 +431,11 @@ def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
     assert agreement["spearman_with_attention"] is None and "uninformative" in agreement["note"]
     attention_sanity = [row for row in analysis.sanity if row["method"] == "attention"]
     assert len(attention_sanity) == 1 and "uninformative" in attention_sanity[0]["verdict"]
+    # Every faithfulness mean carries its bootstrap interval over the 8 digits.
+    for row in analysis.faithfulness:
+        assert row["digits"] == 8
+        for key in ("deletion_auc", "insertion_auc"):
+            assert row[f"{key}_ci_low"] <= row[key] <= row[f"{key}_ci_high"], (row["method"], key)
 
 
 @pytest.mark.parametrize("absolute", [True, False])
