@@ -45,7 +45,7 @@ def draw_attribution(ax, image: np.ndarray, values: np.ndarray, *, signed: bool,
 
 
 def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation], row_titles: Sequence[str],
-                          *, alpha: float = 0.6) -> Figure:
+                          *, alpha: float = 0.6, rows: Sequence[int] | None = None) -> Figure:
     """Samples as rows, methods as columns: the digit, then each method's map over it.
 
     Unsigned maps (CAMs, |gradient|, attention) are min-max scaled to [0, 1] on a
@@ -57,8 +57,10 @@ def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation
         images: (N, 28, 28, 1) in [0, 1].
         explanations: one per method, each with N maps for the same digits.
         row_titles: one per digit (e.g. "BAD  true 4  pred 9 (0.87)").
+        rows: which digits to draw, in order (default: all of them).
     """
-    n, m = len(images), len(explanations)
+    rows = list(range(len(images))) if rows is None else list(rows)
+    n, m = len(rows), len(explanations)
     fig = Figure(figsize=(1.55 * (m + 1) + 1.6, 1.6 * n + 0.6), layout="constrained")
     axes = np.atleast_2d(fig.subplots(n, m + 1, squeeze=False))
     shown = {}
@@ -66,15 +68,15 @@ def plot_attribution_grid(images: np.ndarray, explanations: Sequence[Explanation
         signed = explanation.signed
         values = explanation.symmetric() if signed else explanation.normalized()
         flags = explanation.params.get("informative")
-        for i in range(n):
-            if flags is not None and not flags[i]:  # an attention map with (almost) no dynamic range
-                axes[i, j].set_xlabel(f"uninformative (range {explanation.params['dynamic_range'][i]:.3f})",
+        for i, d in enumerate(rows):
+            if flags is not None and not flags[d]:  # an attention map with (almost) no dynamic range
+                axes[i, j].set_xlabel(f"uninformative (range {explanation.params['dynamic_range'][d]:.3f})",
                                       fontsize=6, color="red")
-            shown[signed] = draw_attribution(axes[i, j], images[i], values[i], signed=signed, alpha=alpha)
+            shown[signed] = draw_attribution(axes[i, j], images[d], values[d], signed=signed, alpha=alpha)
         axes[0, j].set_title(f"{explanation.method}{' (signed)' if signed else ''}", fontsize=8)
-    for i in range(n):
-        axes[i, 0].imshow(images[i, ..., 0], cmap="gray", vmin=0, vmax=1)
-        axes[i, 0].set_title(row_titles[i], fontsize=7, loc="left")
+    for i, d in enumerate(rows):
+        axes[i, 0].imshow(images[d, ..., 0], cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].set_title(row_titles[d], fontsize=7, loc="left")
     for ax in axes.flat:
         bare(ax)
     if False in shown:

@@ -40,12 +40,26 @@ def redraw_attribution_report(arrays_dir: Path, out_dir: Path | None = None) -> 
     analysis = load_analysis(arrays_dir)
     s = analysis.samples
     titles = row_titles(s.kind, s.labels, s.predictions, s.confidence)
-    written = save_figure(plot_attribution_grid(analysis.images, analysis.explanations, titles), out_dir / GRID)
+    written = save_figure(plot_attribution_grid(analysis.images, analysis.explanations, titles,
+                                                rows=grid_rows(s.kind)), out_dir / GRID)
     for name, rows in analysis.tables().items():
         if rows:
             write_csv(out_dir / f"{name}.csv", rows)
             written.append(out_dir / f"{name}.csv")
     return written
+
+
+GRID_DIGITS = 8
+"""Digits the attribution grid shows: the tables cover every explained digit (100 for
+trustworthy numbers), the figure stays readable."""
+
+
+def grid_rows(kind) -> list[int]:
+    """The digits the grid shows: at most GRID_DIGITS, shared equally among the kinds
+    (GOOD, BAD, INPUT), the first of each kind in the order they were chosen."""
+    kinds = list(dict.fromkeys(str(k) for k in kind))
+    share = max(GRID_DIGITS // max(len(kinds), 1), 1)
+    return sorted(i for k in kinds for i in [j for j, x in enumerate(kind) if str(x) == k][:share])
 
 
 def load_analysis(arrays_dir: Path) -> Analysis:

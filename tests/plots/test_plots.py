@@ -50,3 +50,17 @@ def test_a_protocol_that_learned_nothing_is_written_beside_the_accuracy_axis():
     ax = fig.axes[0]
     assert ax.get_xlim()[0] > 90  # the real protocols keep their resolution
     assert [t.get_text() for t in ax.texts] == ["10.3% (off scale)"]
+
+
+def test_the_grid_shows_eight_of_a_hundred_digits_four_of_each_kind():
+    from attention_xai.reporting.attributions import grid_rows
+
+    kind = np.array(["GOOD"] * 50 + ["BAD"] * 50)
+    assert grid_rows(kind) == [0, 1, 2, 3, 50, 51, 52, 53]
+    assert grid_rows(np.array(["GOOD"] * 4 + ["BAD"] * 4)) == list(range(8))  # today's 8: all of them
+    assert grid_rows(np.array(["INPUT"] * 20)) == list(range(8))
+    maps = np.random.default_rng(0).random((100, 28, 28)).astype("float32")
+    fig = plot_attribution_grid(np.zeros((100, 28, 28, 1)), [Explanation(method="m", maps=maps, targets=[0] * 100)],
+                                [f"digit {i}" for i in range(100)], rows=grid_rows(kind))
+    assert len(fig.axes) == 8 * 2 + 1  # 8 rows of digit + map, and the colour bar
+    assert [fig.axes[2 * i].get_title(loc="left") for i in (0, 4)] == ["digit 0", "digit 50"]
