@@ -61,6 +61,23 @@ def _clones(model: keras.Model, seed: int) -> tuple[keras.Model, keras.Model]:
     return copy, fresh
 
 
+def randomised_copies(model: keras.Model, seed: int, fractions, *, bottom_up: bool):
+    """One copy of `model`, its weighted layers redrawn (`_clones`) in cascade from the output
+    down (or from the input up): yields (the copy, layers redrawn so far, weighted layers in
+    all, the last one redrawn) after the first `f` share of them, for each f in `fractions`
+    (at least one layer). The copy is the same object each time, further randomised."""
+    copy, fresh = _clones(model, seed)
+    pairs = list(zip(copy.layers, fresh.layers))
+    weighted = [(layer, new) for layer, new in (pairs if bottom_up else reversed(pairs)) if layer.trainable_weights]
+    done = 0
+    for stop in sorted({max(1, round(f * len(weighted))) for f in fractions}):
+        for layer, new in weighted[done:stop]:
+            for weight, value in zip(layer.trainable_weights, new.trainable_weights):
+                weight.assign(value)
+        done = stop
+        yield copy, stop, len(weighted), weighted[stop - 1][0].name
+
+
 def output_change(model: keras.Model, randomised: keras.Model, images: np.ndarray) -> dict:
     """How much randomising changed the model's answers on `images`: the share it still puts
     in the original model's class, and its mean predictive entropy over the ten classes
@@ -147,23 +164,15 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     originals = {name: np.abs(maps) for name, maps in raw.items()}
     complexity = {name: histogram_entropy(maps) for name, maps in raw.items()}
     model_entropy = _output_entropy(model, images)
-    copy, fresh = _clones(model, seed)
-    weighted = [(layer, new) for layer, new in zip(reversed(copy.layers), reversed(fresh.layers))
-                if layer.trainable_weights]
-    checkpoints = sorted({max(1, round(f * len(weighted))) for f in fractions})
-    rows, done = {name: [] for name in methods}, 0
-    for stop in checkpoints:
-        for layer, new in weighted[done:stop]:
-            for weight, value in zip(layer.trainable_weights, new.trainable_weights):
-                weight.assign(value)
-        done = stop
+    rows = {name: [] for name in methods}
+    for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):
         spread, change = output_spread(copy, images), output_change(model, copy, images)
         model_rise = relative_rise(model_entropy, _output_entropy(copy, images))
         for name, method in methods.items():
             original = originals[name]
             randomised = method.explain(copy, images, targets).maps
             maps = np.abs(randomised)
-            rows[name].append({"randomized": f"top {stop} of {len(weighted)}", "layers": weighted[stop - 1][0].name,
+            rows[name].append({"randomized": f"top {stop} of {total}", "layers": last,
                                "spearman": map_correlation(original, maps),
                                "output_spread": spread, **change,
                                "emprt": relative_rise(complexity[name], histogram_entropy(randomised)),
@@ -260,19 +269,12 @@ def smoothed_randomization(model: keras.Model, methods, images: np.ndarray, targ
     rng = np.random.default_rng(fresh_weights_seed(seed))
     originals = {name: smoothed_maps(m, model, images, targets, samples=samples, noise=noise, rng=rng)
                  for name, m in methods.items()}
-    copy, fresh = _clones(model, seed)
-    weighted = [(layer, new) for layer, new in zip(copy.layers, fresh.layers) if layer.trainable_weights]
-    checkpoints = sorted({max(1, round(f * len(weighted))) for f in fractions})
-    rows, done = {name: [] for name in methods}, 0
-    for stop in checkpoints:
-        for layer, new in weighted[done:stop]:
-            for weight, value in zip(layer.trainable_weights, new.trainable_weights):
-                weight.assign(value)
-        done = stop
+    rows = {name: [] for name in methods}
+    for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=True):
         spread = output_spread(copy, images)
         for name, method in methods.items():
             maps = smoothed_maps(method, copy, images, targets, samples=samples, noise=noise, rng=rng)
-            rows[name].append({"randomized": f"bottom {stop} of {len(weighted)}", "layers": weighted[stop - 1][0].name,
+            rows[name].append({"randomized": f"bottom {stop} of {total}", "layers": last,
                                "spearman": map_correlation(originals[name], maps), "output_spread": spread})
     for name in rows:
         verdict = sanity_verdict(rows[name])
