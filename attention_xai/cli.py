@@ -333,10 +333,11 @@ def _params(args, ran: list[str]) -> dict:
     return method_params({} if args.model is not None else _config(args).method_params, _given(args), ran)
 
 
-def _names(text: str | None) -> list[str] | None:
+def _names(text: str | None, what: str = "method") -> str | None:
+    """--methods (or --cf-methods) as given; one line for a list that names nothing."""
     if text is not None and not [n for n in text.split(",") if n.strip()]:
-        raise ConfigError("--methods names no method")
-    return None if text is None else text.split(",")
+        raise ConfigError(f"--methods names no {what}")
+    return text
 
 
 def _model_file(args):
@@ -393,9 +394,9 @@ def cmd_train(args):
 
 
 def cmd_explain(args):
-    from attention_xai.pipeline import attribution_methods, explain
+    from attention_xai.pipeline import attribution_methods, attribution_names, explain
 
-    names = list(attribution_methods(_names(args.methods)))
+    names = attribution_names(_names(args.methods))
     built, model, _, images, labels, paths, out, arrays = _stage(
         args, "attributions", lambda _: attribution_methods(names, _params(args, names), seed=args.seed))
     explain(model, images, labels, methods=built, selection=_selection(args), target=args.target,
@@ -407,9 +408,10 @@ def cmd_counterfactual(args):
     from attention_xai.pipeline import counterfactual_methods, counterfactual_names, counterfactuals
 
     def methods(model_file):
-        names = counterfactual_names(args.cf_methods, _resources(args, model_file.parent))
+        resources = _resources(args, model_file.parent)
+        names = counterfactual_names(_names(args.cf_methods, "counterfactual method"), resources)
         return counterfactual_methods(names, _params(args, names), seed=args.seed, smoke=args.smoke,
-                                      resources=_resources(args, model_file.parent))
+                                      resources=resources)
 
     built, model, data, images, labels, paths, out, arrays = _stage(args, "counterfactuals", methods)
     counterfactuals(model, images, labels, methods=built, selection=_selection(args), target=args.target,
@@ -418,12 +420,17 @@ def cmd_counterfactual(args):
 
 
 def cmd_run(args):
-    from attention_xai.pipeline import run
+    from attention_xai.pipeline import attribution_names, counterfactual_names, run
 
-    configs, given, names, data = _configs(args), _given(args), _names(args.methods), _mnist(args)
+    configs, given = _configs(args), _given(args)
+    names, cf_names = _names(args.methods), _names(args.cf_methods, "counterfactual method")
+    attribution_names(names)  # a misspelled method fails before MNIST is read (run checks the rest)
+    if cf_names is not None:
+        counterfactual_names(cf_names)
+    data = _mnist(args)
     for config in configs:
         run(config, models_dir=args.models_dir, reports_dir=args.reports_dir, data=data, methods=names,
-            cf_methods=args.cf_methods, params=given, selection=_selection(args), resources=_resources(args),
+            cf_methods=cf_names, params=given, selection=_selection(args), resources=_resources(args),
             target=args.target, metrics=not args.no_metrics, smoke=args.smoke, reuse=args.reuse, fresh=args.fresh,
             verbose=_verbose(args), tensorboard=args.tensorboard, cluster_timeout=args.cluster_timeout)
 

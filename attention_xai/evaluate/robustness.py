@@ -30,6 +30,12 @@ def _explain_copies(explain: Explain, copies: np.ndarray, targets: np.ndarray) -
     return np.asarray(maps, np.float64).reshape(n, s, *np.shape(maps)[1:])
 
 
+def _squared_change(moved: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """(N, S) squared L2 distance of each copy's map from its digit's own map."""
+    moved = np.asarray(moved, np.float64)
+    return ((moved - np.asarray(maps, np.float64)[:, None]) ** 2).reshape(*moved.shape[:2], -1).sum(-1)
+
+
 def max_sensitivity(explain: Explain, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *,
                     samples: int = 200, radius: float = 0.2, rng: np.random.Generator) -> np.ndarray:
     """Max-Sensitivity as Quantus computes it: over `samples` copies x' = x + U(-radius,
@@ -37,8 +43,7 @@ def max_sensitivity(explain: Explain, images: np.ndarray, targets: np.ndarray, m
     for a map that does not move."""
     noise = rng.uniform(-radius, radius, (len(images), samples, *images.shape[1:]))
     copies = np.clip(images[:, None] + noise, 0.0, 1.0).astype(np.float32)
-    moved = _explain_copies(explain, copies, targets)
-    change = np.sqrt(((moved - np.asarray(maps, np.float64)[:, None]) ** 2).reshape(len(images), samples, -1).sum(-1))
+    change = np.sqrt(_squared_change(_explain_copies(explain, copies, targets), maps))
     size = np.sqrt((np.asarray(images, np.float64) ** 2).reshape(len(images), -1).sum(-1))
     return change.max(axis=1) / np.maximum(size, 1e-12)
 
@@ -49,8 +54,7 @@ def local_lipschitz_estimate(explain: Explain, images: np.ndarray, targets: np.n
     N(0, sigma^2) per pixel, the largest ||map(x) - map(x')||_2 / ||x - x'||_2. (N,)."""
     noise = rng.normal(0.0, sigma, (len(images), samples, *images.shape[1:]))
     copies = np.clip(images[:, None] + noise, 0.0, 1.0).astype(np.float32)
-    moved = _explain_copies(explain, copies, targets)
-    change = np.sqrt(((moved - np.asarray(maps, np.float64)[:, None]) ** 2).reshape(len(images), samples, -1).sum(-1))
+    change = np.sqrt(_squared_change(_explain_copies(explain, copies, targets), maps))
     step = np.sqrt(((copies - images[:, None]).astype(np.float64) ** 2).reshape(len(images), samples, -1).sum(-1))
     return np.where(step > 0, change / np.maximum(step, 1e-12), 0.0).max(axis=1)
 
@@ -63,5 +67,4 @@ def average_stability(explain: Explain, images: np.ndarray, targets: np.ndarray,
     d = int(np.prod(images.shape[1:]))
     masks = rng.uniform(0.0, 1.0 / d, (samples, *images.shape[1:]))
     copies = np.clip(images[:, None] + masks[None], 0.0, 1.0).astype(np.float32)
-    moved = _explain_copies(explain, copies, targets)
-    return ((moved - np.asarray(maps, np.float64)[:, None]) ** 2).reshape(len(images), samples, -1).sum(-1).mean(1)
+    return _squared_change(_explain_copies(explain, copies, targets), maps).mean(axis=1)

@@ -78,15 +78,21 @@ def randomised_copies(model: keras.Model, seed: int, fractions, *, bottom_up: bo
         yield copy, stop, len(weighted), weighted[stop - 1][0].name
 
 
-def output_change(model: keras.Model, randomised: keras.Model, images: np.ndarray) -> dict:
-    """How much randomising changed the model's answers on `images`: the share it still puts
-    in the original model's class, and its mean predictive entropy over the ten classes
+def output_change(before: np.ndarray, after: np.ndarray) -> dict:
+    """How much randomising changed the model's answers, from the original model's and the
+    randomised copy's probabilities (N, classes) of the same digits: the share the copy
+    still puts in the original's class, and its mean predictive entropy over the classes
     (0: certain, 1: uniform). With the spread, this tells "the explanation ignores the
     model" from "the randomised model ignores everything"."""
-    before = model.predict(images, verbose=0).argmax(axis=1)
-    p = np.clip(randomised.predict(images, verbose=0).astype(np.float64), 1e-12, 1.0)
-    entropy = -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])
-    return {"same_class": float(np.mean(p.argmax(axis=1) == before)), "output_entropy": float(entropy.mean())}
+    after = np.asarray(after, np.float64)
+    return {"same_class": float(np.mean(after.argmax(axis=1) == np.asarray(before).argmax(axis=1))),
+            "output_entropy": float(predictive_entropy(after).mean() / np.log(after.shape[1]))}
+
+
+def predictive_entropy(probabilities: np.ndarray) -> np.ndarray:
+    """(N,) Shannon entropy (nats) of each row of class probabilities."""
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)
+    return -(p * np.log(p)).sum(axis=1)
 
 
 EMPRT_BINS = 100
@@ -109,11 +115,6 @@ def relative_rise(before: np.ndarray, after: np.ndarray) -> float:
     before, after = np.asarray(before, np.float64), np.asarray(after, np.float64)
     keep = before > 0
     return float(np.mean((after[keep] - before[keep]) / before[keep])) if keep.any() else float("nan")
-
-
-def _output_entropy(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    p = np.clip(model.predict(images, verbose=0).astype(np.float64), 1e-12, 1.0)
-    return -(p * np.log(p)).sum(axis=1)
 
 
 def output_spread(model: keras.Model, images: np.ndarray) -> float:
@@ -163,11 +164,12 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     raw = {name: method.explain(model, images, targets).maps for name, method in methods.items()}
     originals = {name: np.abs(maps) for name, maps in raw.items()}
     complexity = {name: histogram_entropy(maps) for name, maps in raw.items()}
-    model_entropy = _output_entropy(model, images)
+    before = model.predict(images, verbose=0)
     rows = {name: [] for name in methods}
     for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):
-        spread, change = output_spread(copy, images), output_change(model, copy, images)
-        model_rise = relative_rise(model_entropy, _output_entropy(copy, images))
+        after = copy.predict(images, verbose=0)
+        spread, change = output_spread(copy, images), output_change(before, after)
+        model_rise = relative_rise(predictive_entropy(before), predictive_entropy(after))
         for name, method in methods.items():
             original = originals[name]
             randomised = method.explain(copy, images, targets).maps

@@ -31,8 +31,8 @@ SCHEMA = 2
 UPGRADE = "python experiments/tools/upgrade_results.py"
 
 # The command that makes each content again, given the experiment's name.
-REMAKE = {"attributions": "python -m attention_xai explain {name}",
-          "counterfactual_analysis": "python -m attention_xai counterfactual {name}",
+REMAKE = {"attributions": "`python -m attention_xai explain {name}`",
+          "counterfactual_analysis": "`python -m attention_xai counterfactual {name}`",
           "explanation": "the code that saved it", "counterfactuals": "the code that saved it"}
 
 
@@ -69,19 +69,19 @@ def load_arrays(path: str | Path, content: str) -> dict[str, np.ndarray]:
     path = Path(path)
     remake = REMAKE[content].format(name=_experiment_name(path))
     if not path.is_file():
-        raise ArtifactError(f"{path} is missing; make it with `{remake}`")
+        raise ArtifactError(f"{path} is missing; make it with {remake}")
     try:
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ArtifactError(f"cannot read {path} (truncated or corrupt: {exc}); make it again with `{remake}`"
+        raise ArtifactError(f"cannot read {path} (truncated or corrupt: {exc}); make it again with {remake}"
                             ) from None
     schema = int(data.pop("schema", 1))
     found = str(data.pop("content", content))
     if schema != SCHEMA:
         convert = f", or convert it: `{UPGRADE} {path}`" if schema == 1 else ""
         raise ArtifactError(f"{path} has result schema {schema} and this version reads schema {SCHEMA}; "
-                            f"make it again with `{remake}`{convert}")
+                            f"make it again with {remake}{convert}")
     if found != content:
         raise ArtifactError(f"{path} holds {found}, not {content}")
     return data

@@ -24,12 +24,12 @@ from attention_xai.pipeline.experiments import (evaluate, finished_model, resolv
 from attention_xai.pipeline.helpers import (train_autoencoders, train_judges, train_policy, train_siblings,
                                             train_vae, training_split)
 from attention_xai.pipeline.reports import Reports, experiments_with_artifacts, report, report_experiment
-from attention_xai.pipeline.stages import (SMOKE_POOL, RunResult, Selection, attribution_methods,
+from attention_xai.pipeline.stages import (SMOKE_POOL, RunResult, Selection, attribution_methods, attribution_names,
                                            counterfactual_methods, counterfactual_names, counterfactuals, explain,
                                            method_params, run, digit_pool)
 
-__all__ = ["RunResult", "Reports", "SMOKE_POOL", "Selection", "attribution_methods", "counterfactual_methods",
-           "counterfactual_names", "counterfactuals", "evaluate", "experiments_with_artifacts", "explain",
-           "finished_model", "method_params", "report", "report_experiment", "resolve_experiment", "run", "saved_model",
-           "digit_pool", "train", "train_autoencoders", "train_judges", "train_policy", "train_siblings",
-           "train_vae", "training_split", "with_seeds"]
+__all__ = ["RunResult", "Reports", "SMOKE_POOL", "Selection", "attribution_methods", "attribution_names",
+           "counterfactual_methods", "counterfactual_names", "counterfactuals", "digit_pool", "evaluate",
+           "experiments_with_artifacts", "explain", "finished_model", "method_params", "report", "report_experiment",
+           "resolve_experiment", "run", "saved_model", "train", "train_autoencoders", "train_judges", "train_policy",
+           "train_siblings", "train_vae", "training_split", "with_seeds"]

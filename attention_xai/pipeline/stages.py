@@ -98,22 +98,45 @@ def method_params(own=None, given=None, ran: Sequence[str] = ()) -> dict:
     return {name: {**own.get(name, {}), **given.get(name, {})} for name in ran if name in own or name in given}
 
 
-def attribution_methods(names: Sequence[str] | None = None, params=None, *, seed: int = 0) -> dict:
-    """Attribution method instances by name (every registered one when `names` is None),
-    each with its parameters from `params` (name -> {key: value, as text or typed}).
+def _listed(names: Sequence[str] | str) -> list[str]:
+    """Method names from a list or comma-separated text, stripped and lower-cased, blanks dropped."""
+    names = names.split(",") if isinstance(names, str) else names
+    return [str(n).strip().lower() for n in names if str(n).strip()]
+
+
+def attribution_names(names: Sequence[str] | str | None = None) -> list[str]:
+    """The attribution methods to run: `names` (a list or comma-separated text), or every
+    registered one when None.
 
     Raises:
-        ConfigError: an unknown method, parameter name or a value of the wrong type.
+        ConfigError: an unknown method (naming the valid ones), or none named.
     """
     require_tensorflow("the explain stage")
     from attention_xai.errors import ConfigError
     from attention_xai.explain import ATTRIBUTIONS
 
-    names = ATTRIBUTIONS.names() if names is None else [str(n).strip().lower() for n in names]
-    if not names:
+    if names is None:
+        return ATTRIBUTIONS.names()
+    out = _listed(names)
+    if not out:
         raise ConfigError("no attribution method named")
+    for name in out:
+        ATTRIBUTIONS.get(name)  # ConfigError naming the valid methods
+    return out
+
+
+def attribution_methods(names: Sequence[str] | str | None = None, params=None, *, seed: int = 0) -> dict:
+    """Attribution method instances (`attribution_names` picks them), each with its
+    parameters from `params` (name -> {key: value, as text or typed}).
+
+    Raises:
+        ConfigError: an unknown method, parameter name or a value of the wrong type.
+    """
+    from attention_xai.explain import ATTRIBUTIONS
+
     params = params or {}
-    return {name: ATTRIBUTIONS.get(name).from_text(params.get(name, {}), seed=seed) for name in names}
+    return {name: ATTRIBUTIONS.get(name).from_text(params.get(name, {}), seed=seed)
+            for name in attribution_names(names)}
 
 
 def counterfactual_names(names: Sequence[str] | str | None = None, resources=None) -> list[str]:
@@ -140,9 +163,7 @@ def counterfactual_names(names: Sequence[str] | str | None = None, resources=Non
                 continue
             out.append(name)
         return out
-    if isinstance(names, str):
-        names = COUNTERFACTUALS.names() if names.strip().lower() == "all" else names.split(",")
-    out = [str(n).strip().lower() for n in names if str(n).strip()]
+    out = COUNTERFACTUALS.names() if isinstance(names, str) and names.strip().lower() == "all" else _listed(names)
     if not out:
         raise ConfigError("no counterfactual method named")
     for name in out:
@@ -196,7 +217,8 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
         images, labels: the pool (N, 28, 28, 1) in [0, 1] and its true classes; labels None
             for a user's own digits (then every one is explained); images None: the
             official test set (`digit_pool`).
-        methods: name -> `Attribution` (`attribution_methods`), or names; None: all.
+        methods: name -> `Attribution` (`attribution_methods`), or names (`attribution_names`);
+            None: all.
         selection: which digits (`Selection`).
         target: the class the maps explain, "predicted" or "true".
         metrics: compute the faithfulness, sanity and agreement tables.
@@ -353,7 +375,7 @@ def run(config: ExperimentConfig, *, models_dir="saved_models", reports_dir="rep
     paths = ExperimentPaths(config.name, models_dir, reports_dir)
     resources = dataclasses.replace(resources or Resources(), model_dir=paths.model_dir)
     # Bad names and parameters of either stage fail before training.
-    names = list(attribution_methods(methods))
+    names = attribution_names(methods)
     cf_names = counterfactual_names(cf_methods, resources)
     merged = method_params(config.method_params, params, [*names, *cf_names])
     explainers = attribution_methods(names, merged, seed=selection.seed)

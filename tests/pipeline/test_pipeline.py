@@ -188,3 +188,14 @@ def test_a_notebook_sees_the_stages_progress_and_a_missing_model_in_one_line(tmp
     with pytest.raises(ArtifactError, match=r"no trained model for 'quick' .* run `python -m attention_xai train "
                                             r"quick` first"):
         saved_model("quick", models_dir=tmp_path)
+
+
+def test_method_lists_are_read_the_same_for_both_families():
+    from attention_xai.pipeline import attribution_names, counterfactual_names
+
+    assert attribution_names(" GradCAM,,occlusion, ") == ["gradcam", "occlusion"]
+    assert attribution_names(["rise"]) == ["rise"] and len(attribution_names()) == 10
+    assert counterfactual_names("revise,,gradient,") == ["revise", "gradient"]
+    for names, message in ((",", "no attribution method named"), ("gradcm", "unknown attribution method 'gradcm'")):
+        with pytest.raises(ConfigError, match=message):
+            attribution_names(names)
