@@ -10,7 +10,7 @@ JAX_VENV ?= .venv-jax
 JAX_PY := $(JAX_VENV)/bin/python
 JAX_STAMP := $(JAX_VENV)/.installed
 
-.PHONY: run test test-fast lint venvs smoke bench clean-venv
+.PHONY: run test test-fast test-docs lint venvs smoke bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,13 +44,19 @@ venvs:
 # made it slower (460 s against 419 s).
 XDIST ?= -n 2 --dist loadfile
 test: venvs
-	ATTENTION_XAI_OTHER_PYTHON=$(abspath $(JAX_PY)) $(PY) -m pytest -q $(XDIST) $(PYTEST_ARGS)
+	ATTENTION_XAI_OTHER_PYTHON=$(abspath $(JAX_PY)) $(PY) -m pytest -q $(XDIST) -m "not documented" $(PYTEST_ARGS)
 	KERAS_BACKEND=jax ATTENTION_XAI_OTHER_PYTHON=$(abspath $(PY)) PYTHONPATH=$(CURDIR) \
 		$(JAX_PY) -m pytest -q -p no:cacheprovider tests/backend
 
 # The edit loop: the tests that train nothing larger than a few batches (TensorFlow only).
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# Every `python -m attention_xai` line of the README and docs/, run at smoke size (about 7
+# minutes on the AVX-512 machine; tests/test_doc_commands.py says what it changes). CI runs it
+# after `make test`; it is its own target so that `make test` stays the suite's time.
+test-docs: $(STAMP)
+	$(PY) -m pytest -q -m documented $(PYTEST_ARGS)
 
 # ruff (pyproject.toml: pycodestyle errors and warnings, pyflakes, 120 columns); .ci/run
 # runs it before the tests.

@@ -218,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     cfrl = _add(command("cfrl", "train Alibi's CounterfactualRL policy for an experiment's model (minutes to hours)"),
                 o, *_EXPERIMENT, "--model", "--out", "--seed", "--autoencoders", "--data", "--name",
                 experiment="optional", out={"help": "folder (default: saved_models/<experiment>/cfrl)"},
-                reports_dir={"help": argparse.SUPPRESS})
+                reports_dir={"help": argparse.SUPPRESS},
+                smoke={"help": "the smoke-sized experiment's model, and at most 20 steps (tests)"})
     cfrl.add_argument("--steps", type=_positive, default=10000, help="actor-critic training steps (default 10,000)")
     siblings = _add(command("siblings", "train an experiment's seed siblings, which the `revise_siblings` method "
                                         "asks too"), o, *_EXPERIMENT, "--seeds", "--data", "--quiet",
@@ -457,7 +458,8 @@ def cmd_judges(args):
 def cmd_cfrl(args):
     from attention_xai.pipeline import train_policy
 
-    train_policy(_model_file(args)[0], out=args.out, steps=args.steps, seed=args.seed,
+    train_policy(_model_file(args)[0], out=args.out, steps=min(args.steps, 20) if args.smoke else args.steps,
+                 seed=args.seed,
                  autoencoders=args.autoencoders, data=_mnist(args))
 
 

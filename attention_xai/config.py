@@ -208,6 +208,14 @@ class TrainConfig:
         return sum(p.epochs for p in self.phases)
 
 
+def smoke_train_limit(model: ModelConfig) -> int:
+    """Training digits of a smoke run: 2,048 for the small CNN, enough to predict every class
+    after one epoch, so that GOOD and BAD digits and every counterfactual target exist; 256 for
+    a keras.applications backbone, which learns nothing in one epoch from scratch anyway (its
+    smoke time is mostly building the graph)."""
+    return 2048 if model.backbone == "small_cnn" else 256
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """One experiment: a model, how to train it, and the seed that makes it repeat.
@@ -236,14 +244,15 @@ class ExperimentConfig:
                  "method_params must map method names to {parameter: value} dicts")
 
     def smoke(self) -> "ExperimentConfig":
-        """The same experiment at test size: 32x32 inputs, a few hundred digits, one epoch a
-        phase, and the methods' own smoke budgets instead of the experiment's parameters."""
+        """The same experiment at test size: 32x32 inputs, one epoch a phase on
+        `smoke_train_limit` digits, and the methods' own smoke budgets instead of the
+        experiment's parameters."""
         training = dataclasses.replace(
             self.training,
             phases=tuple(dataclasses.replace(p, epochs=1) for p in self.training.phases),
             batch_size=32,
             validation_size=64,
-            train_limit=256,
+            train_limit=smoke_train_limit(self.model),
             test_limit=128,
         )
         model = dataclasses.replace(self.model, image_size=min(self.model.image_size, 32))

@@ -1,7 +1,8 @@
 """The snippets of the README and docs/: the Python ones run as written (the README's block on
 the committed quick model, then the methods and counterfactuals pages' blocks in the same
 namespace, which use its `model` and `digits`, with `targets` the runner-up classes); the
-command lines parse and name real experiments."""
+command lines parse and name real experiments here, in seconds, and run at smoke size in
+test_doc_commands.py (`make test-docs`)."""
 
 import re
 from pathlib import Path
@@ -48,8 +49,8 @@ def command_lines(path: Path) -> list[str]:
 
 
 def test_every_documented_command_parses_and_names_a_real_experiment():
-    """The commands of the README and docs/ are too long to run here (they train real
-    models), but each must parse with today's options and name an experiment that exists."""
+    """Each command of the README and docs/ parses with today's options and names an
+    experiment that exists (the edit loop's check; test_doc_commands.py runs them)."""
     import shlex
 
     from attention_xai.cli import build_parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-from attention_xai.config import ExperimentConfig
+from attention_xai.config import ExperimentConfig, smoke_train_limit
 
 
 def resolve_experiment(experiment: str | None = None, *, smoke: bool = False, backbone: str | None = None,
@@ -51,6 +51,9 @@ def resolve_experiment(experiment: str | None = None, *, smoke: bool = False, ba
     if overrides:
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, **overrides),
                                      name="-".join([config.name, *suffix]))
+        if smoke:  # the smoke size follows the backbone it ends up with
+            config = dataclasses.replace(config, training=dataclasses.replace(
+                config.training, train_limit=smoke_train_limit(config.model)))
     if precision and precision != config.training.precision:
         config = dataclasses.replace(config, training=dataclasses.replace(config.training, precision=precision),
                                      name=f"{config.name}-{precision.replace('_', '')}")
