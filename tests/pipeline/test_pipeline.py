@@ -5,7 +5,8 @@ import ast
 
 import pytest
 
-from attention_xai.cli import _configs, build_parser
+from attention_xai.cli import build_parser
+from attention_xai.cli.commands import _configs
 from attention_xai.errors import ConfigError
 from attention_xai.pipeline import resolve_experiment, with_seeds
 from conftest import ROOT
@@ -127,7 +128,7 @@ def test_the_command_line_special_cases_no_method_by_name():
     from attention_xai.explain.counterfactual import COUNTERFACTUALS
 
     names = [n for n in [*ATTRIBUTIONS.names(), *COUNTERFACTUALS.names()] if n != "attention"]  # also a model option
-    modules = [ROOT / "attention_xai" / "cli.py", *sorted((ROOT / "attention_xai" / "pipeline").glob("*.py"))]
+    modules = sorted(p for folder in ("cli", "pipeline") for p in (ROOT / "attention_xai" / folder).glob("*.py"))
     assert len(modules) >= 5
     for module in modules:
         tree = ast.parse(module.read_text())
