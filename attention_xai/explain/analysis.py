@@ -14,7 +14,8 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (average_drop_and_increase, deletion_auc, gini, insertion_auc,
                                                   rank_correlation)
 from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
-from attention_xai.evaluate.sanity import cascade_for_methods, sanity_verdict
+from attention_xai.evaluate.robustness import robustness_scores
+from attention_xai.evaluate.sanity import cascade_for_methods, emprt_verdict, sanity_verdict
 from attention_xai.evaluate.statistics import bootstrap_interval
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.models.classifier import attention_maps
@@ -74,6 +75,21 @@ class Analysis:
                    skipped=from_json(data["skipped"]), selection=from_json(data["selection"]))
 
 
+ROBUSTNESS_SAMPLES = 4
+"""Perturbed copies per digit and robustness metric in the explain stage (on the sanity
+check's digits). Quantus draws 200; each copy is one more explanation by every method
+(with 8 copies RISE alone took 23 s of the quick model's stage on the AVX-512 machine), so
+the stage's maxima are lower bounds over few copies; `experiments/tools/robustness.py`
+computes them with more."""
+
+
+def robustness(method, model, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *, samples: int,
+               seed: int) -> dict:
+    """`evaluate.robustness.robustness_scores` of one method's maps on `model`."""
+    return robustness_scores(lambda x, t: method.explain(model, x, t).maps, images, targets, maps, samples=samples,
+                             seed=seed)
+
+
 def build_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *, seed: int = 0,
                   batch_size: int = 64) -> dict:
     """Method instances by name (all registered methods when `names` is None)."""
@@ -102,7 +118,8 @@ def explain_all(model, images, targets, methods: Mapping) -> tuple[list[Explanat
 
 def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Mapping, good: int = 4, bad: int = 4,
             rule: str = "confident", per_class: bool = False, target: str = "predicted", seed: int = 0,
-            batch_size: int = 64, sanity_digits: int = 4, metrics: bool = True) -> Analysis:
+            batch_size: int = 64, sanity_digits: int = 4, robustness_samples: int = ROBUSTNESS_SAMPLES,
+            metrics: bool = True) -> Analysis:
     """GOOD/BAD selection, explanations and trust metrics for a pool of labelled digits.
 
     Args:
@@ -113,7 +130,9 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         methods: name -> `Attribution` (see `build_methods`).
         good, bad, rule, per_class, seed: see `select_samples`.
         target: explain the "predicted" class (why did the model say that?) or the "true" one.
-        sanity_digits: digits used by the randomization test (it re-explains them 3 times).
+        sanity_digits: digits used by the randomization test (it re-explains them 3 times)
+            and the robustness metrics.
+        robustness_samples: perturbed copies per digit for each robustness metric (0: none).
         metrics: compute the trust tables (off: maps only).
     """
     if target not in ("predicted", "true"):
@@ -137,6 +156,7 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
     def predict(x):
         return predict_in_batches(model, x, batch_size)
 
+    sanity_rows = slice(0, min(sanity_digits, len(chosen)))
     for e in explanations:
         drop, increase = average_drop_and_increase(predict, chosen, targets, e.maps)
         deletion = deletion_auc(predict, chosen, targets, e.maps)
@@ -158,6 +178,11 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
             "forward_passes_per_digit": e.forward_passes / len(chosen),
             "gradient_passes_per_digit": e.gradient_passes / len(chosen),
         })
+        if robustness_samples > 0:
+            analysis.faithfulness[-1].update(
+                robustness(methods[e.method], model, chosen[sanity_rows], targets[sanity_rows], e.maps[sanity_rows],
+                           samples=robustness_samples, seed=seed),
+                robustness_digits=len(chosen[sanity_rows]), robustness_samples=robustness_samples)
     for module, maps in attention_maps(model, chosen, batch_size).items():
         if "spatial" in maps:
             stats = informativeness(maps["spatial"])
@@ -173,7 +198,6 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
     if attention is not None and not informative.any():
         uninformative_note = (f"not measured: the attention map is uninformative for every digit (relative range "
                               f"{np.mean(attention.params['dynamic_range']):.3f} on average < {RANGE_THRESHOLD})")
-    sanity_rows = slice(0, min(sanity_digits, len(chosen)))
     checked = {e.method: methods[e.method] for e in explanations if not (e is attention and uninformative_note)}
     cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed)
                 if checked else {})
@@ -181,9 +205,9 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         if e.method not in cascades:
             analysis.sanity.append({"method": e.method, "verdict": uninformative_note})
             continue
-        verdict = sanity_verdict(cascades[e.method])
+        verdict, emprt = sanity_verdict(cascades[e.method]), emprt_verdict(cascades[e.method])
         for row in cascades[e.method]:
-            analysis.sanity.append({"method": e.method, **row, "verdict": verdict})
+            analysis.sanity.append({"method": e.method, **row, "verdict": verdict, "emprt_verdict": emprt})
     if attention is not None:
         for e in explanations:
             if e is attention:

@@ -91,7 +91,13 @@ ATTRIBUTION_TABLES = (
      "Increase in Confidence (higher is better) of the digit multiplied by the positive part of its map "
      "(divided by the map's maximum). Gini: sparseness of |map|. Cost: wall time and single-image model "
      "passes per digit. ci_low / ci_high: the 95% percentile bootstrap interval of the mean over the digits "
-     "(2,000 seeded resamples); with 8 digits it is wide."),
+     "(2,000 seeded resamples); with 8 digits it is wide. Robustness, on the sanity check's digits "
+     "(robustness_digits), from robustness_samples perturbed copies of each, every map divided by its largest "
+     "|value| first (lower is more robust): max_sensitivity, the largest map change over the digit's size "
+     "under uniform noise of radius 0.2 (Yeh et al. 2019, as Quantus); local_lipschitz, the largest map "
+     "change over input change under Gaussian noise of sigma 0.1 (Alvarez-Melis and Jaakkola 2018); "
+     "average_stability, the mean squared map change under noise of at most 1/784 a pixel (as Xplique). "
+     "With few copies the two maxima are lower bounds."),
     ("sanity", "Sanity check: model-parameter randomization",
      "Layers are re-initialised from the output down; Spearman correlation of |original map| with "
      "|randomised map|. A method whose maps do not change when every layer is random fails. Output spread: "
@@ -102,7 +108,9 @@ ATTRIBUTION_TABLES = (
      "predictive entropy over the ten classes (0 certain, 1 uniform). emprt (Hedstrom et al. 2023): the "
      "relative rise in the entropy of each map's histogram from the original model to the randomised one "
      "(above 0: the maps grow more complex as the model loses its training); model_entropy_rise: the same "
-     "rise in the model's output entropy, to read beside it."),
+     "rise in the model's output entropy, to read beside it. emprt_verdict: pass when the maps' entropy "
+     "rises with every layer random while the model's output entropy rises too, FAIL when it does not, "
+     "inconclusive when the randomised model is no less certain than the trained one."),
     ("informativeness", "Does the attention map say anything?",
      "Per attention module and digit, at the module's own resolution: relative dynamic range (max - min) / max "
      "and normalised entropy (1: uniform). A map whose range is below 0.1 weighs every position within 10% of "

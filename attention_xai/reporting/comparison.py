@@ -152,13 +152,19 @@ def model_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
     return csv_rows, page_rows
 
 
-def _verdicts(record: Record) -> dict[str, str]:
-    """Each method's sanity verdict with every layer randomised (its last row)."""
+def _verdicts(record: Record, column: str = "verdict") -> dict[str, str]:
+    """Each method's sanity verdict (`column`: "verdict", or "emprt_verdict") with every
+    layer randomised (its last row)."""
     verdicts = {}
     for row in record.table("attributions/sanity.csv"):
         # the verdict without its model-specific detail, so that models can be counted together
-        verdicts[row["method"]] = row.get("verdict", "").split(" (")[0]
+        verdicts[row["method"]] = (row.get(column) or "not measured").split(" (")[0]
     return verdicts
+
+
+def _counted(got: list[str]) -> str:
+    """Verdicts as "pass 2/3, FAIL 1/3" ("not run" for none)."""
+    return ", ".join(f"{v} {got.count(v)}/{len(got)}" for v in dict.fromkeys(got)) if got else "not run"
 
 
 def attribution_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
@@ -166,22 +172,27 @@ def attribution_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
     for g in groups:
         per_method: dict[str, list[dict]] = {}
         verdicts: dict[str, list[str]] = {}
+        emprt: dict[str, list[str]] = {}
         for record in g.records:
             for row in record.table("attributions/faithfulness.csv"):
                 per_method.setdefault(row["method"], []).append(row)
             for method, verdict in _verdicts(record).items():
                 verdicts.setdefault(method, []).append(verdict)
+            for method, verdict in _verdicts(record, "emprt_verdict").items():
+                emprt.setdefault(method, []).append(verdict)
         for method, rows in per_method.items():
-            got = verdicts.get(method, [])
-            sanity = ", ".join(f"{v} {got.count(v)}/{len(got)}" for v in dict.fromkeys(got)) if got else "not run"
+            sanity, emprt_sanity = _counted(verdicts.get(method, [])), _counted(emprt.get(method, []))
             columns = {key: [r.get(key) for r in rows] for key in
-                       ("deletion_auc", "insertion_auc", "average_drop_pct", "gini", "seconds_per_digit")}
+                       ("deletion_auc", "insertion_auc", "average_drop_pct", "gini", "max_sensitivity",
+                        "local_lipschitz", "average_stability", "seconds_per_digit")}
             base = {"experiment": g.label, "method": method, "explains": rows[0].get("explains", ""), "n": len(rows)}
-            csv_rows.append({**base, **_all_numbers(columns), "sanity": sanity})
+            csv_rows.append({**base, **_all_numbers(columns), "sanity": sanity, "emprt": emprt_sanity})
             page_rows.append({**base, "deletion AUC (lower better)": shown(columns["deletion_auc"]),
                               "insertion AUC (higher better)": shown(columns["insertion_auc"]),
                               "average drop %": shown(columns["average_drop_pct"], digits=3),
-                              "sanity (all layers random)": sanity,
+                              "max-sensitivity (lower better)": shown(columns["max_sensitivity"], digits=3),
+                              "local Lipschitz (lower better)": shown(columns["local_lipschitz"], digits=3),
+                              "sanity (all layers random)": sanity, "eMPRT (all layers random)": emprt_sanity,
                               "time per digit": shown(columns["seconds_per_digit"], digits=3, unit="duration")})
     return csv_rows, page_rows
 
@@ -247,9 +258,11 @@ TEXT = {
               "columns say (input size, weights, training digits).",
     "attributions": "Per protocol and method, means over the explained digits of each model, then mean ± std over "
                     "models: deletion and insertion AUC of the target probability (pixels ranked by the map's signed "
-                    "value), Average Drop, the sanity verdict with every layer randomised (each verdict with its "
-                    "count of models; 'inconclusive' where the randomised model ignores its input), and "
-                    "wall time per digit. Each experiment's own page defines every column.",
+                    "value), Average Drop, Max-Sensitivity and the Local Lipschitz Estimate of the maps divided by "
+                    "their maximum ('n/a' for models explained before robustness was measured), the classic "
+                    "sanity verdict and eMPRT's with every layer randomised (each verdict with its count of "
+                    "models; 'inconclusive' where the randomised model ignores its input or is no less certain), "
+                    "and wall time per digit. Each experiment's own page defines every column.",
     "attention": "The model's own attention map, per module: relative dynamic range (max - min) / max and normalised "
                  "entropy per digit (a range below 0.1 counts as uninformative), and the map's deletion and insertion "
                  "AUC when used as an explanation.",

@@ -64,3 +64,21 @@ def test_the_same_seed_gives_the_same_score(metric):
     first = metric(noisy, images, targets, noisy(images, targets), samples=6, rng=np.random.default_rng(5))
     again = metric(noisy, images, targets, noisy(images, targets), samples=6, rng=np.random.default_rng(5))
     np.testing.assert_array_equal(first, again)
+
+
+def test_scores_compare_maps_of_any_scale_by_their_maximum():
+    from attention_xai.evaluate.robustness import by_max, robustness_scores
+
+    np.testing.assert_array_equal(by_max(np.array([[[0.0, -4.0], [2.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])),
+                                  [[[0.0, -1.0], [0.5, 0.25]], [[0.0, 0.0], [0.0, 0.0]]])
+    images, targets = _digits(2)
+
+    def scaled(x, t):  # the digit itself, a thousand times larger: Grad-CAM++'s scale
+        return 1000 * x[..., 0]
+
+    small = robustness_scores(_identity, images, targets, _identity(images, targets), samples=6, seed=3)
+    large = robustness_scores(scaled, images, targets, scaled(images, targets), samples=6, seed=3)
+    assert set(small) == {"max_sensitivity", "local_lipschitz", "average_stability"}
+    for name in small:
+        np.testing.assert_allclose(large[name], small[name], rtol=1e-5, err_msg=name)
+        assert small[name] > 0

@@ -117,3 +117,16 @@ def test_smprt_denoises_and_randomises_from_the_input_up(digits):
                                   digits[:3], targets, samples=8)
     assert [r["randomized"].split()[0] for r in rows["gradcam"]] == ["bottom", "bottom"]
     assert rows["gradcam"][-1]["spearman"] < rows["image"][-1]["spearman"] < 0.9
+
+
+def test_emprt_verdict_reads_the_map_rise_beside_the_models_own():
+    from attention_xai.evaluate.sanity import emprt_verdict
+
+    row = {"randomized": "top 10 of 10", "spearman": 0.1}
+    assert emprt_verdict([{**row, "emprt": 0.3, "model_entropy_rise": 2.0}]) == "pass"
+    assert emprt_verdict([{**row, "emprt": -0.1, "model_entropy_rise": 2.0}]).startswith("FAIL (")
+    assert emprt_verdict([{**row, "emprt": 0.3, "model_entropy_rise": -0.2}]).startswith("inconclusive (")
+    assert emprt_verdict([row]) == "not measured"  # a table written before eMPRT was recorded
+    # the verdict reads the fully randomised row, not the first one
+    assert emprt_verdict([{**row, "emprt": -1.0, "model_entropy_rise": 1.0},
+                          {**row, "emprt": 0.5, "model_entropy_rise": 1.0}]) == "pass"

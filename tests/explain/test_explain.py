@@ -416,7 +416,7 @@ def test_informativeness_known_answers():
 
 @pytest.mark.slow
 def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
-    from attention_xai.explain.analysis import analyse
+    from attention_xai.explain.analysis import ROBUSTNESS_SAMPLES, analyse
 
     model = build_classifier(tiny_model_config())
     spatial = model.get_layer("attention").spatial
@@ -436,6 +436,14 @@ def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
         assert row["digits"] == 8
         for key in ("deletion_auc", "insertion_auc"):
             assert row[f"{key}_ci_low"] <= row[key] <= row[f"{key}_ci_high"], (row["method"], key)
+        # robustness on the sanity digit, from the stage's few perturbed copies
+        assert row["robustness_digits"] == 1 and row["robustness_samples"] == ROBUSTNESS_SAMPLES
+        assert all(np.isfinite(row[k]) and row[k] >= 0 for k in ("max_sensitivity", "local_lipschitz",
+                                                                  "average_stability"))
+    occlusion = next(row for row in analysis.faithfulness if row["method"] == "occlusion")
+    assert occlusion["max_sensitivity"] > 0  # a 7x7 occlusion map moves when the digit does
+    emprt = {row["emprt_verdict"].split(" (")[0] for row in analysis.sanity if row["method"] == "occlusion"}
+    assert len(emprt) == 1 and emprt <= {"pass", "FAIL", "inconclusive"}  # one verdict, read off the last row
 
 
 @pytest.mark.parametrize("absolute", [True, False])
