@@ -125,6 +125,7 @@ def test_emprt_verdict_reads_the_map_rise_beside_the_models_own():
     row = {"randomized": "top 10 of 10", "spearman": 0.1}
     assert emprt_verdict([{**row, "emprt": 0.3, "model_entropy_rise": 2.0}]) == "pass"
     assert emprt_verdict([{**row, "emprt": -0.1, "model_entropy_rise": 2.0}]).startswith("FAIL (")
+    assert emprt_verdict([{**row, "emprt": 0.03, "model_entropy_rise": 2.0}]).startswith("FAIL (")  # within noise
     assert emprt_verdict([{**row, "emprt": 0.3, "model_entropy_rise": -0.2}]).startswith("inconclusive (")
     assert emprt_verdict([row]) == "not measured"  # a table written before eMPRT was recorded
     # the verdict reads the fully randomised row, not the first one
