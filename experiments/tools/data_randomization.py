@@ -33,17 +33,14 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
     from attention_xai.artifacts import portable, write_json
     from attention_xai.evaluate.sanity import data_randomization
-    from attention_xai.explain.base import predict_in_batches
-    from attention_xai.explain.samples import pool_samples
     from attention_xai.machine import cpu_description
     from attention_xai.models import load_classifier
-    from attention_xai.pipeline import attribution_methods, digit_pool
+    from attention_xai.pipeline import attribution_methods
+    from stage_digits import stage_digits
 
     model, random_model = load_classifier(args.model), load_classifier(args.random_model)
-    images, labels = digit_pool()
-    samples = pool_samples(predict_in_batches(model, images, 512), labels, good=args.good, bad=args.bad)
-    rows = data_randomization(model, random_model, attribution_methods(), images[samples.indices],
-                              samples.predictions)
+    rows = data_randomization(model, random_model, attribution_methods(), *stage_digits(model, good=args.good,
+                                                                                        bad=args.bad))
     random_metrics = json.loads((args.random_model.parent / "metrics.json").read_text())
     result = {"model": portable(str(args.model), ROOT), "random_model": portable(str(args.random_model), ROOT),
               "random_model_test_accuracy": random_metrics["test_accuracy"], "machine": cpu_description(),

@@ -11,7 +11,6 @@ Quantus draws 200 copies; at 50 a digit RISE alone makes 600 explanations per di
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -33,23 +32,17 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
     from attention_xai.artifacts import portable, write_json
     from attention_xai.evaluate.robustness import robustness_scores
-    from attention_xai.explain.base import predict_in_batches
-    from attention_xai.explain.samples import pool_samples
     from attention_xai.machine import cpu_description
     from attention_xai.models import load_classifier
-    from attention_xai.pipeline import attribution_methods, digit_pool
+    from attention_xai.pipeline import attribution_methods
+    from stage_digits import earlier_methods, stage_digits
 
     model = load_classifier(args.model)
-    images, labels = digit_pool()
-    samples = pool_samples(predict_in_batches(model, images, 512), labels, good=4, bad=4)
-    chosen, targets = images[samples.indices[: args.digits]], samples.predictions[: args.digits]
+    chosen, targets = (a[: args.digits] for a in stage_digits(model))
     methods = attribution_methods(args.methods.split(",") if args.methods else None, seed=args.seed)
     result = {"model": portable(str(args.model), ROOT), "machine": cpu_description(), "digits": len(chosen),
               "samples": args.samples, "seed": args.seed, "methods": {}}
-    if args.out.is_file():  # keep the other methods of a run with the same settings
-        earlier = json.loads(args.out.read_text())
-        if all(earlier.get(k) == result[k] for k in ("model", "machine", "digits", "samples", "seed")):
-            result["methods"] = {k: v for k, v in earlier["methods"].items() if k not in methods}
+    result["methods"] = earlier_methods(args.out, result, ("model", "machine", "digits", "samples", "seed"), methods)
     for name, method in methods.items():
         started = time.perf_counter()
 

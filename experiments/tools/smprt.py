@@ -29,29 +29,21 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
     from attention_xai.artifacts import portable, write_json
     from attention_xai.evaluate.sanity import smoothed_randomization
-    from attention_xai.explain.base import predict_in_batches
-    from attention_xai.explain.samples import pool_samples
     from attention_xai.machine import cpu_description
     from attention_xai.models import load_classifier
-    from attention_xai.pipeline import attribution_methods, digit_pool
+    from attention_xai.pipeline import attribution_methods
+    from stage_digits import earlier_methods, stage_digits
 
     model = load_classifier(args.model)
-    images, labels = digit_pool()
-    samples = pool_samples(predict_in_batches(model, images, 512), labels, good=4, bad=4)
-    chosen = samples.indices[: args.digits]
+    chosen, targets = (a[: args.digits] for a in stage_digits(model))
     methods = attribution_methods(args.methods.split(",") if args.methods else None)
     result = {"model": portable(str(args.model), ROOT), "machine": cpu_description(), "digits": len(chosen),
               "samples": args.samples, "noise": args.noise, "methods": {}}
-    if args.out.is_file():  # keep the other methods of a run with the same settings
-        import json
-
-        earlier = json.loads(args.out.read_text())
-        if all(earlier.get(k) == result[k] for k in ("model", "machine", "digits", "samples", "noise")):
-            result["methods"] = {k: v for k, v in earlier["methods"].items() if k not in methods}
+    result["methods"] = earlier_methods(args.out, result, ("model", "machine", "digits", "samples", "noise"), methods)
     for name, method in methods.items():
         started = time.perf_counter()
         try:
-            rows = smoothed_randomization(model, {name: method}, images[chosen], samples.predictions[: args.digits],
+            rows = smoothed_randomization(model, {name: method}, chosen, targets,
                                           samples=args.samples, noise=args.noise)[name]
         except Exception as exc:  # a method that cannot apply to this model (none expected on quick)
             print(f"{name}: {exc}")
