@@ -78,6 +78,25 @@ def randomised_copies(model: keras.Model, seed: int, fractions, *, bottom_up: bo
         yield copy, stop, len(weighted), weighted[stop - 1][0].name
 
 
+def reestimate_batch_norm(model: keras.Model, images: np.ndarray, *, batch_size: int = 256) -> dict:
+    """Sets the moving mean and variance of every BatchNormalization layer of `model`'s own
+    graph to the statistics of that layer's input on `images`, from the input up (each layer
+    sees the ones below it already re-estimated): after randomising weights, the statistics
+    then belong to the new weights instead of the trained ones. Normalisation layers nested
+    inside another layer (CBAM's spatial gate) have no input of their own in the graph and
+    keep theirs. Changes `model` in place; returns {"reestimated": n, "nested_left": m}."""
+    top = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    every = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in top:
+        x = keras.Model(model.inputs, layer.input).predict(images, batch_size=batch_size, verbose=0)
+        x = np.asarray(x, np.float64)
+        axes = tuple(i for i in range(x.ndim) if i != layer.axis % x.ndim)
+        layer.moving_mean.assign(x.mean(axis=axes).astype(np.float32))
+        layer.moving_variance.assign(x.var(axis=axes).astype(np.float32))
+    return {"reestimated": len(top), "nested_left": len(every) - len(top)}
+
+
 def output_change(before: np.ndarray, after: np.ndarray) -> dict:
     """How much randomising changed the model's answers, from the original model's and the
     randomised copy's probabilities (N, classes) of the same digits: the share the copy
@@ -132,7 +151,8 @@ def cascading_randomization(model: keras.Model, method, images: np.ndarray, targ
 
 
 def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets: np.ndarray, *,
-                        fractions=(0.0, 0.5, 1.0), seed: int = 0) -> dict[str, list[dict]]:
+                        fractions=(0.0, 0.5, 1.0), seed: int = 0,
+                        calibration: np.ndarray | None = None) -> dict[str, list[dict]]:
     """Re-initialises the weighted layers from the top (output) down, as Adebayo et al. do,
     and measures how much each method's maps change.
 
@@ -149,6 +169,9 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         fractions: after randomising the top layer only (0.0), and the top `f` share of the
             weighted layers, a row is reported.
         seed: seed of the new weights.
+        calibration: digits on which every randomised copy's normalisation statistics are
+            re-estimated (`reestimate_batch_norm`) before it is measured; None keeps the
+            trained statistics (the stage's default, as Adebayo et al. do).
 
     Returns:
         name -> rows {"randomized", "layers", "spearman", "output_spread", "same_class",
@@ -167,6 +190,8 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     before = model.predict(images, verbose=0)
     rows = {name: [] for name in methods}
     for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):
+        if calibration is not None:
+            reestimate_batch_norm(copy, calibration)
         after = copy.predict(images, verbose=0)
         spread, change = output_spread(copy, images), output_change(before, after)
         model_rise = relative_rise(predictive_entropy(before), predictive_entropy(after))

@@ -131,3 +131,28 @@ def test_emprt_verdict_reads_the_map_rise_beside_the_models_own():
     # the verdict reads the fully randomised row, not the first one
     assert emprt_verdict([{**row, "emprt": -1.0, "model_entropy_rise": 1.0},
                           {**row, "emprt": 0.5, "model_entropy_rise": 1.0}]) == "pass"
+
+
+def test_reestimated_statistics_are_each_normalisation_layers_own_input_statistics(digits):
+    from attention_xai.evaluate.sanity import cascade_for_methods, randomised_copies, reestimate_batch_norm
+    from attention_xai.explain import ATTRIBUTIONS
+
+    keras.utils.set_random_seed(4)
+    model = build_classifier(tiny_model_config(attention_kwargs={"reduction": 8, "spatial_norm": True}))
+    trained = [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+    copy, *_ = next(randomised_copies(model, 0, (1.0,), bottom_up=False))
+    info = reestimate_batch_norm(copy, digits)
+    norms = [layer for layer in copy.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert info["reestimated"] == len(norms) >= 2 and info["nested_left"] == 1  # CBAM's gate keeps its own
+    for layer in norms:  # known answer: the statistics of what the layer now receives
+        x = keras.Model(copy.inputs, layer.input).predict(digits, verbose=0).astype(np.float64)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean), x.mean(axis=(0, 1, 2)),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_variance), x.var(axis=(0, 1, 2)),
+                                   rtol=1e-4, atol=1e-5)
+    assert all(np.array_equal(keras.ops.convert_to_numpy(w), t) for w, t in zip(model.weights, trained))
+    # The cascade takes calibration digits and re-estimates every copy before measuring it.
+    gradcam = {"gradcam": ATTRIBUTIONS.get("gradcam")()}
+    plain = cascade_for_methods(model, gradcam, digits[:2], np.array([0, 1]))["gradcam"]
+    calibrated = cascade_for_methods(model, gradcam, digits[:2], np.array([0, 1]), calibration=digits)["gradcam"]
+    assert len(plain) == len(calibrated) and plain[-1]["output_spread"] != calibrated[-1]["output_spread"]
