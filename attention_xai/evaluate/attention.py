@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from attention_xai.evaluate.statistics import shannon_entropy
+
 RANGE_THRESHOLD = 0.1
 """A map whose relative dynamic range (max - min) / max is below this is "uninformative":
 no position gets more than 10% more weight than the least-weighted one."""
@@ -26,9 +28,5 @@ def informativeness(maps) -> dict[str, np.ndarray]:
     maps = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
     top, low = maps.max(axis=1), maps.min(axis=1)
     dynamic_range = np.where(top > 0, (top - low) / np.where(top > 0, top, 1.0), 0.0)
-    p = np.clip(maps, 0.0, None)
-    total = p.sum(axis=1, keepdims=True)
-    p = np.where(total > 0, p / np.where(total > 0, total, 1.0), 1.0 / maps.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1) / np.log(maps.shape[1])
+    entropy = shannon_entropy(maps) / np.log(maps.shape[1])
     return {"dynamic_range": dynamic_range, "entropy": entropy, "informative": dynamic_range >= RANGE_THRESHOLD}

@@ -16,10 +16,15 @@ import keras
 import numpy as np
 
 from attention_xai.evaluate.faithfulness import rank_correlation
+from attention_xai.evaluate.statistics import shannon_entropy
 
 PASS_BELOW = 0.5
 """A method passes when, with every layer randomised, the mean Spearman correlation of
 its absolute maps with the original ones is below this: its maps depend on the weights."""
+
+UNCHANGED = f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
+"""The verdict of a method whose maps stay alike (the model randomised, or trained on
+permuted labels)."""
 
 DEAD_BELOW = 1e-3
 """A randomised copy whose log-probability ratios (logits up to a constant) move by less
@@ -110,8 +115,7 @@ def output_change(before: np.ndarray, after: np.ndarray) -> dict:
 
 def predictive_entropy(probabilities: np.ndarray) -> np.ndarray:
     """(N,) Shannon entropy (nats) of each row of class probabilities."""
-    p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)
-    return -(p * np.log(p)).sum(axis=1)
+    return shannon_entropy(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0))
 
 
 EMPRT_BINS = 100
@@ -121,12 +125,8 @@ EMPRT_BINS = 100
 def histogram_entropy(maps: np.ndarray, bins: int = EMPRT_BINS) -> np.ndarray:
     """(N,) Shannon entropy (nats) of each map's histogram of raw values over its own range:
     the complexity eMPRT compares (0 for a constant map)."""
-    out = np.zeros(len(maps))
-    for i, m in enumerate(np.asarray(maps, np.float64).reshape(len(maps), -1)):
-        counts, _ = np.histogram(m, bins=bins)
-        p = counts[counts > 0] / counts.sum()
-        out[i] = float(-(p * np.log(p)).sum())
-    return out
+    flat = np.asarray(maps, np.float64).reshape(len(maps), -1)
+    return shannon_entropy([np.histogram(m, bins=bins)[0] for m in flat])
 
 
 def relative_rise(before: np.ndarray, after: np.ndarray) -> float:
@@ -225,7 +225,7 @@ def sanity_verdict(rows: list[dict]) -> str:
     if randomised_model_ignores_input(rows) and rows[-1]["spearman"] < PASS_BELOW:
         return (f"inconclusive (the randomised model answers the same for every input: output spread "
                 f"{rows[-1]['output_spread']:.1e} < {DEAD_BELOW:g})")
-    return "pass" if passes_sanity_check(rows) else f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
+    return "pass" if passes_sanity_check(rows) else UNCHANGED
 
 
 EMPRT_RISE = 0.05
@@ -274,7 +274,7 @@ def data_randomization(model: keras.Model, random_model: keras.Model, methods, i
     for name, method in methods.items():
         spearman = map_correlation(np.abs(method.explain(model, images, targets).maps),
                                    np.abs(method.explain(random_model, images, targets).maps))
-        verdict = "pass" if spearman < PASS_BELOW else f"FAIL (maps barely change; Spearman >= {PASS_BELOW})"
+        verdict = "pass" if spearman < PASS_BELOW else UNCHANGED
         out[name] = {"spearman": spearman, "random_model_same_class": same, "verdict": verdict}
     return out
 
