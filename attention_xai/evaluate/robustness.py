@@ -23,11 +23,12 @@ import numpy as np
 Explain = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _explain_copies(explain: Explain, copies: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Maps of (N, S, 28, 28, 1) perturbed copies, each towards its digit's target: (N, S, 28, 28)."""
+def explain_copies(explain: Explain, copies: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Maps of (N, S, 28, 28, 1) perturbed copies, each towards its digit's target, all in one
+    call: (N, S, 28, 28), in the maps' own dtype."""
     n, s = copies.shape[:2]
-    maps = explain(copies.reshape(n * s, *copies.shape[2:]), np.repeat(targets, s))
-    return np.asarray(maps, np.float64).reshape(n, s, *np.shape(maps)[1:])
+    maps = np.asarray(explain(copies.reshape(n * s, *copies.shape[2:]), np.repeat(targets, s)))
+    return maps.reshape(n, s, *maps.shape[1:])
 
 
 def _squared_change(moved: np.ndarray, maps: np.ndarray) -> np.ndarray:
@@ -43,7 +44,7 @@ def max_sensitivity(explain: Explain, images: np.ndarray, targets: np.ndarray, m
     for a map that does not move."""
     noise = rng.uniform(-radius, radius, (len(images), samples, *images.shape[1:]))
     copies = np.clip(images[:, None] + noise, 0.0, 1.0).astype(np.float32)
-    change = np.sqrt(_squared_change(_explain_copies(explain, copies, targets), maps))
+    change = np.sqrt(_squared_change(explain_copies(explain, copies, targets), maps))
     size = np.sqrt((np.asarray(images, np.float64) ** 2).reshape(len(images), -1).sum(-1))
     return change.max(axis=1) / np.maximum(size, 1e-12)
 
@@ -54,7 +55,7 @@ def local_lipschitz_estimate(explain: Explain, images: np.ndarray, targets: np.n
     N(0, sigma^2) per pixel, the largest ||map(x) - map(x')||_2 / ||x - x'||_2. (N,)."""
     noise = rng.normal(0.0, sigma, (len(images), samples, *images.shape[1:]))
     copies = np.clip(images[:, None] + noise, 0.0, 1.0).astype(np.float32)
-    change = np.sqrt(_squared_change(_explain_copies(explain, copies, targets), maps))
+    change = np.sqrt(_squared_change(explain_copies(explain, copies, targets), maps))
     step = np.sqrt(((copies - images[:, None]).astype(np.float64) ** 2).reshape(len(images), samples, -1).sum(-1))
     return np.where(step > 0, change / np.maximum(step, 1e-12), 0.0).max(axis=1)
 
@@ -67,7 +68,7 @@ def average_stability(explain: Explain, images: np.ndarray, targets: np.ndarray,
     d = int(np.prod(images.shape[1:]))
     masks = rng.uniform(0.0, 1.0 / d, (samples, *images.shape[1:]))
     copies = np.clip(images[:, None] + masks[None], 0.0, 1.0).astype(np.float32)
-    return _squared_change(_explain_copies(explain, copies, targets), maps).mean(axis=1)
+    return _squared_change(explain_copies(explain, copies, targets), maps).mean(axis=1)
 
 
 def by_max(maps: np.ndarray) -> np.ndarray:

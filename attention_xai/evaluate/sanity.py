@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from attention_xai.evaluate.faithfulness import rank_correlation
+from attention_xai.evaluate.robustness import explain_copies
 from attention_xai.evaluate.statistics import shannon_entropy
 
 PASS_BELOW = 0.5
@@ -294,9 +295,8 @@ def smoothed_maps(method, model: keras.Model, images: np.ndarray, targets: np.nd
     digit explained in one call: sMPRT's denoised explanation. (N, 28, 28)."""
     spread = (images.max(axis=(1, 2, 3)) - images.min(axis=(1, 2, 3)))[:, None, None, None, None]
     copies = images[:, None] + rng.normal(0.0, 1.0, (len(images), samples, *images.shape[1:])) * noise * spread
-    copies = np.clip(copies, 0.0, 1.0).astype(np.float32).reshape(-1, *images.shape[1:])
-    maps = np.abs(method.explain(model, copies, np.repeat(targets, samples)).maps)
-    return maps.reshape(len(images), samples, *maps.shape[1:]).mean(axis=1)
+    copies = np.clip(copies, 0.0, 1.0).astype(np.float32)
+    return np.abs(explain_copies(lambda x, t: method.explain(model, x, t).maps, copies, targets)).mean(axis=1)
 
 
 def smoothed_randomization(model: keras.Model, methods, images: np.ndarray, targets: np.ndarray, *,
