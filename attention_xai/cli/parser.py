@@ -104,6 +104,7 @@ def _options() -> dict[str, dict]:
     from attention_xai.models.autoencoder import AUTOENCODER_DIR
     from attention_xai.models.judges import JUDGE_DIR
     from attention_xai.models.vae import VAE_DIR
+    from attention_xai.pipeline.stages import TABLE_DIGITS
 
     attribution, default_cf, every_cf = _method_help()
     return {
@@ -139,6 +140,12 @@ def _options() -> dict[str, dict]:
         "--rule": dict(choices=["confident", "random"], default="confident",
                        help="GOOD/BAD choice: most confident (default) or a seeded random draw"),
         "--per-class": dict(action="store_true", help="--good/--bad digits per class"),
+        "--table-digits": dict(type=_count, default=TABLE_DIGITS, metavar="N",
+                               help="digits the faithfulness table measures: the figure's, then more by the same "
+                                    f"rule, half GOOD and half BAD (default {TABLE_DIGITS}; --smoke: 8)"),
+        "--sanity-digits": dict(type=_count, default=4, metavar="N",
+                                help="digits of the randomisation tests and robustness metrics, the figure's first "
+                                     "(default 4; each costs about 15 more explanations per method)"),
         "--set": dict(dest="set", action="append", default=[], metavar="METHOD.KEY=VALUE",
                       help="a method parameter, e.g. occlusion.window=3 or gradient.max_iter=100 (repeatable); "
                            "unknown names and values of the wrong type are errors"),
@@ -162,6 +169,7 @@ _TRAINING = ("--data", "--fresh", "--tensorboard", "--backbone", "--attention", 
 _SELECTION = ("--good", "--bad", "--rule", "--per-class", "--seed")
 _STAGE = (*_EXPERIMENT, "--model", "--images", "--out", "--data", "--name", *_SELECTION, "--set")
 _CF = ("--autoencoders", "--vae", "--judges")
+_TABLES = ("--table-digits", "--sanity-digits")
 
 
 def _add(parser, options: dict, *flags, experiment: str | None = None, **changed) -> argparse.ArgumentParser:
@@ -189,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add(command("train", "train (or resume) an experiment, export model.keras and metrics.json"), o, *_EXPERIMENT,
          *_TRAINING, experiment="required")
     _add(command("explain", "attribution maps of GOOD/BAD test digits (or your own images), with trust metrics"), o,
-         *_STAGE, "--methods", "--target", "--no-metrics", experiment="optional",
+         *_STAGE, "--methods", "--target", "--no-metrics", *_TABLES, experiment="optional",
          out={"help": "output folder (default: reports/<experiment>/attributions)"})
     _add(command("counterfactual", "counterfactuals of GOOD/BAD test digits (or your own images), every method, "
                                    "metrics"), o, *_STAGE, *_CF, "--target", experiment="optional",
@@ -226,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="artifact names under --models-dir (default: every one with artifacts)")
     report.add_argument("--name", action="append", default=[], help=argparse.SUPPRESS)  # older spelling of a name
     run = _add(command("run", "all stages (train, explain, counterfactual, report) of an experiment; default: quick"),
-               o, *_EXPERIMENT, *_TRAINING, *_SELECTION, "--methods", "--target", "--no-metrics", "--cf-methods",
-               *_CF, "--set", experiment="optional")
+               o, *_EXPERIMENT, *_TRAINING, *_SELECTION, "--methods", "--target", "--no-metrics", *_TABLES,
+               "--cf-methods", *_CF, "--set", experiment="optional")
     run.add_argument("--reuse", action="store_true", help="keep a finished model of the same config instead of "
                                                           "retraining it")
     evaluate = _add(command("evaluate", "accuracy of a saved .keras classifier on the MNIST test set"), o, "--model",

@@ -79,13 +79,13 @@ def by_max(maps: np.ndarray) -> np.ndarray:
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 
 
-def robustness_scores(explain: Explain, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *, samples: int,
-                      seed: int) -> dict[str, float]:
+def robustness_per_digit(explain: Explain, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *,
+                         samples: int, seed: int) -> dict[str, np.ndarray]:
     """The three measures at their defining noise (uniform radius 0.2, Gaussian sigma 0.1,
-    uniform 1/d), each the mean over the digits, from `samples` copies per digit; each
-    measure draws from its own seeded stream. Every map, the digit's own and each copy's, is
-    first divided by its largest |value| (`by_max`, as Quantus' `normalise_by_max`): Grad-CAM++
-    and Score-CAM maps otherwise reach thousands where Grad-CAM's stay below 1."""
+    uniform 1/d), one value per digit (N,), from `samples` copies per digit; each measure
+    draws from its own seeded stream. Every map, the digit's own and each copy's, is first
+    divided by its largest |value| (`by_max`, as Quantus' `normalise_by_max`): Grad-CAM++ and
+    Score-CAM maps otherwise reach thousands where Grad-CAM's stay below 1."""
     maps = by_max(maps)
 
     def explain_by_max(x, t):
@@ -93,6 +93,14 @@ def robustness_scores(explain: Explain, images: np.ndarray, targets: np.ndarray,
 
     measures = {"max_sensitivity": max_sensitivity, "local_lipschitz": local_lipschitz_estimate,
                 "average_stability": average_stability}
-    return {name: float(np.mean(measure(explain_by_max, images, targets, maps, samples=samples,
-                                        rng=np.random.default_rng([seed, k]))))
+    return {name: np.asarray(measure(explain_by_max, images, targets, maps, samples=samples,
+                                     rng=np.random.default_rng([seed, k])), np.float64)
             for k, (name, measure) in enumerate(measures.items())}
+
+
+def robustness_scores(explain: Explain, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *, samples: int,
+                      seed: int) -> dict[str, float]:
+    """`robustness_per_digit`'s measures as means over the digits."""
+    return {name: float(np.mean(values))
+            for name, values in robustness_per_digit(explain, images, targets, maps, samples=samples,
+                                                     seed=seed).items()}

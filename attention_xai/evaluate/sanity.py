@@ -152,8 +152,8 @@ def cascading_randomization(model: keras.Model, method, images: np.ndarray, targ
 
 
 def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets: np.ndarray, *,
-                        fractions=(0.0, 0.5, 1.0), seed: int = 0,
-                        calibration: np.ndarray | None = None) -> dict[str, list[dict]]:
+                        fractions=(0.0, 0.5, 1.0), seed: int = 0, calibration: np.ndarray | None = None,
+                        maps=None) -> dict[str, list[dict]]:
     """Re-initialises the weighted layers from the top (output) down, as Adebayo et al. do,
     and measures how much each method's maps change.
 
@@ -173,6 +173,8 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         calibration: digits on which every randomised copy's normalisation statistics are
             re-estimated (`reestimate_batch_norm`) before it is measured; None keeps the
             trained statistics (the stage's default, as Adebayo et al. do).
+        maps: name -> the methods' maps of `images` on the trained model, where they were
+            already made (the others are made here).
 
     Returns:
         name -> rows {"randomized", "layers", "spearman", "output_spread", "same_class",
@@ -185,7 +187,9 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         "model_entropy_rise" the same rise in the model's output entropy (Quantus'
         `compute_extra_scores`), so that the two can be read side by side.
     """
-    raw = {name: method.explain(model, images, targets).maps for name, method in methods.items()}
+    maps = maps or {}
+    raw = {name: maps[name] if name in maps else method.explain(model, images, targets).maps
+           for name, method in methods.items()}
     originals = {name: np.abs(maps) for name, maps in raw.items()}
     complexity = {name: histogram_entropy(maps) for name, maps in raw.items()}
     before = model.predict(images, verbose=0)
@@ -199,9 +203,8 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         for name, method in methods.items():
             original = originals[name]
             randomised = method.explain(copy, images, targets).maps
-            maps = np.abs(randomised)
             rows[name].append({"randomized": f"top {stop} of {total}", "layers": last,
-                               "spearman": map_correlation(original, maps),
+                               "spearman": map_correlation(original, np.abs(randomised)),
                                "output_spread": spread, **change,
                                "emprt": relative_rise(complexity[name], histogram_entropy(randomised)),
                                "model_entropy_rise": model_rise})

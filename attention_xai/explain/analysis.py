@@ -14,12 +14,12 @@ from attention_xai.errors import ConfigError
 from attention_xai.evaluate.faithfulness import (average_drop_and_increase, deletion_auc, gini, insertion_auc,
                                                   rank_correlation)
 from attention_xai.evaluate.attention import RANGE_THRESHOLD, informativeness
-from attention_xai.evaluate.robustness import robustness_scores
+from attention_xai.evaluate.robustness import robustness_per_digit
 from attention_xai.evaluate.sanity import cascade_for_methods, emprt_verdict, sanity_verdict
 from attention_xai.evaluate.statistics import bootstrap_interval
 from attention_xai.explain.base import ATTRIBUTIONS, Explanation, check_images, predict_in_batches
 from attention_xai.models.classifier import attention_maps
-from attention_xai.explain.samples import Samples, pool_samples
+from attention_xai.explain.samples import Samples, measured_samples, pool_samples
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,15 @@ computes them with more."""
 
 def robustness(method, model, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *, samples: int,
                seed: int) -> dict:
-    """`evaluate.robustness.robustness_scores` of one method's maps on `model`."""
-    return robustness_scores(lambda x, t: method.explain(model, x, t).maps, images, targets, maps, samples=samples,
-                             seed=seed)
+    """The robustness columns of one method's maps on `model`: each measure of
+    `evaluate.robustness.robustness_per_digit` as the mean over the digits, with its
+    bootstrap 95% interval."""
+    columns = {}
+    for name, values in robustness_per_digit(lambda x, t: method.explain(model, x, t).maps, images, targets, maps,
+                                             samples=samples, seed=seed).items():
+        low, high = bootstrap_interval(values, seed=seed)
+        columns.update({name: float(np.mean(values)), f"{name}_ci_low": low, f"{name}_ci_high": high})
+    return columns
 
 
 def build_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *, seed: int = 0,
@@ -118,8 +124,8 @@ def explain_all(model, images, targets, methods: Mapping) -> tuple[list[Explanat
 
 def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Mapping, good: int = 4, bad: int = 4,
             rule: str = "confident", per_class: bool = False, target: str = "predicted", seed: int = 0,
-            batch_size: int = 64, sanity_digits: int = 4, robustness_samples: int = ROBUSTNESS_SAMPLES,
-            metrics: bool = True) -> Analysis:
+            batch_size: int = 64, table_digits: int = 0, sanity_digits: int = 4,
+            robustness_samples: int = ROBUSTNESS_SAMPLES, metrics: bool = True) -> Analysis:
     """GOOD/BAD selection, explanations and trust metrics for a pool of labelled digits.
 
     Args:
@@ -128,10 +134,15 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
             unlabelled digits (a user's own images): then every digit is explained, as
             kind "INPUT", towards its predicted class.
         methods: name -> `Attribution` (see `build_methods`).
-        good, bad, rule, per_class, seed: see `select_samples`.
+        good, bad, rule, per_class, seed: the figure's digits (see `select_samples`).
         target: explain the "predicted" class (why did the model say that?) or the "true" one.
-        sanity_digits: digits used by the randomization test (it re-explains them 3 times)
-            and the robustness metrics.
+        table_digits: digits the faithfulness table and the agreement with the attention
+            map measure: the figure's, then more by the same rule (`measured_samples`),
+            until this many (0, or no more than the figure's: the figure's digits). The
+            analysis keeps the figure's digits and maps; the tables describe them all.
+        sanity_digits: the first this many measured digits (the figure's first rows) are
+            used by the randomisation test (it re-explains them 3 times) and the robustness
+            metrics (each re-explains them 3 x `robustness_samples` times).
         robustness_samples: perturbed copies per digit for each robustness metric (0: none).
         metrics: compute the trust tables (off: maps only).
     """
@@ -139,17 +150,23 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         raise ConfigError(f"target must be 'predicted' or 'true', got {target!r}")
     images = check_images(images)
     probabilities = predict_in_batches(model, images, batch_size)
-    samples = pool_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class, seed=seed)
+    shown = pool_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class, seed=seed)
     if labels is None:
         target = "predicted"
-    if len(samples.indices) == 0:
+    if len(shown) == 0:
         raise ConfigError("no digits to explain: the pool has neither correct nor misclassified digits")
+    samples = shown
+    if metrics and labels is not None:
+        samples = measured_samples(probabilities, labels, shown, total=table_digits, rule=rule, per_class=per_class,
+                                   seed=seed)
     chosen = images[samples.indices]
     targets = samples.predictions if target == "predicted" else samples.labels.astype(np.int64)
     explanations, skipped = explain_all(model, chosen, targets, methods)
-    selection = {"rule": rule, "per_class": per_class, "target": target, "own_images": labels is None}
-    analysis = Analysis(images=chosen, samples=samples, explanations=explanations, skipped=skipped,
-                        selection=selection)
+    selection = {"rule": rule, "per_class": per_class, "target": target, "own_images": labels is None,
+                 "table_digits": len(samples), "table_indices": samples.indices.tolist()}
+    figure = slice(0, len(shown))
+    analysis = Analysis(images=chosen[figure], samples=shown, explanations=[e.subset(figure) for e in explanations],
+                        skipped=skipped, selection=selection)
     if not metrics:
         return analysis
 
@@ -183,10 +200,10 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
                 robustness(methods[e.method], model, chosen[sanity_rows], targets[sanity_rows], e.maps[sanity_rows],
                            samples=robustness_samples, seed=seed),
                 robustness_digits=len(chosen[sanity_rows]), robustness_samples=robustness_samples)
-    for module, maps in attention_maps(model, chosen, batch_size).items():
+    for module, maps in attention_maps(model, chosen[figure], batch_size).items():
         if "spatial" in maps:
             stats = informativeness(maps["spatial"])
-            for i in range(len(chosen)):
+            for i in range(len(shown)):
                 analysis.informativeness.append({
                     "module": module, "row": i, "shape": "x".join(map(str, maps["spatial"].shape[1:])),
                     "dynamic_range": round(float(stats["dynamic_range"][i]), 5),
@@ -199,7 +216,8 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         uninformative_note = (f"not measured: the attention map is uninformative for every digit (relative range "
                               f"{np.mean(attention.params['dynamic_range']):.3f} on average < {RANGE_THRESHOLD})")
     checked = {e.method: methods[e.method] for e in explanations if not (e is attention and uninformative_note)}
-    cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed)
+    made = {e.method: e.maps[sanity_rows] for e in explanations}
+    cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed, maps=made)
                 if checked else {})
     for e in explanations:
         if e.method not in cascades:
@@ -207,7 +225,8 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
             continue
         verdict, emprt = sanity_verdict(cascades[e.method]), emprt_verdict(cascades[e.method])
         for row in cascades[e.method]:
-            analysis.sanity.append({"method": e.method, **row, "verdict": verdict, "emprt_verdict": emprt})
+            analysis.sanity.append({"method": e.method, **row, "digits": len(chosen[sanity_rows]), "verdict": verdict,
+                                    "emprt_verdict": emprt})
     if attention is not None:
         for e in explanations:
             if e is attention:

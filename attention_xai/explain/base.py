@@ -30,6 +30,10 @@ ATTRIBUTIONS: Registry[type["Attribution"]] = Registry(
            "rise", "attention"))
 """Attribution classes by name; the CLI, the report and the tests all read this."""
 
+PER_DIGIT_PARAMS = ("dynamic_range", "entropy", "informative")
+"""Params that hold one value per digit (the attention map's statistics): `subset` keeps
+the chosen digits' values."""
+
 @dataclass(frozen=True)
 class Explanation:
     """Attribution maps for a batch, and how they were made.
@@ -63,6 +67,17 @@ class Explanation:
         object.__setattr__(self, "maps", maps)
         object.__setattr__(self, "targets", np.asarray(self.targets, dtype=np.int64))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    def subset(self, rows) -> "Explanation":
+        """The explanation of the digits at `rows` (a slice or positions): their maps and
+        targets, their per-digit params; the cost scaled to their share of the call."""
+        n, targets = len(self.maps), self.targets[rows]
+        share = len(targets) / n if n else 0.0
+        params = {key: (np.asarray(value)[rows].tolist() if key in PER_DIGIT_PARAMS else value)
+                  for key, value in self.params.items()}
+        return Explanation(method=self.method, maps=self.maps[rows], targets=targets, params=params,
+                           seconds=self.seconds * share, forward_passes=round(self.forward_passes * share),
+                           gradient_passes=round(self.gradient_passes * share))
 
     def normalized(self) -> np.ndarray:
         """Maps min-max scaled to [0, 1] per map (a constant map becomes all zeros)."""

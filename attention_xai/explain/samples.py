@@ -34,6 +34,17 @@ class Samples:
     def from_arrays(cls, data) -> "Samples":
         return cls(**{name: data[name] for name in cls.FIELDS})
 
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def subset(self, rows) -> "Samples":
+        """The digits at `rows` (a slice or positions), in that order."""
+        return Samples(**{name: np.asarray(getattr(self, name))[rows] for name in self.FIELDS})
+
+    def then(self, more: "Samples") -> "Samples":
+        """These digits followed by `more`."""
+        return Samples(**{name: np.concatenate([getattr(self, name), getattr(more, name)]) for name in self.FIELDS})
+
     def rows(self) -> list[dict]:
         """One table row per digit (the samples table of the explain stage)."""
         return [{"row": i, "kind": str(k), "test_index": int(idx), "true": int(label), "predicted": int(p),
@@ -85,6 +96,29 @@ def select_samples(probabilities: np.ndarray, labels: np.ndarray, *, good: int =
     kind = np.array(["GOOD"] * len(chosen["GOOD"]) + ["BAD"] * len(chosen["BAD"]))
     return Samples(indices=indices, kind=kind, labels=np.asarray(labels)[indices], predictions=predictions[indices],
                    confidence=confidence[indices])
+
+
+def measured_samples(probabilities: np.ndarray, labels: np.ndarray, shown: Samples, *, total: int,
+                     rule: str = "confident", per_class: bool = False, seed: int = 0) -> Samples:
+    """The digits the trust tables measure: the `shown` ones (the figure's) first, then
+    more from the rest of the pool by the same `rule` until `total` digits, half GOOD and
+    half BAD (GOOD make up for BAD digits the pool lacks). With `per_class`, `total` is
+    spread evenly over the ten classes. `shown` alone when it already has `total` digits.
+
+    The figure's digits stay the first rows, so that a figure of 8 digits and a table of
+    100 come from one computation and the figure is the one it always was."""
+    extra = total - len(shown)
+    if extra <= 0:
+        return shown
+    rest = np.setdiff1d(np.arange(len(labels)), shown.indices)
+    wrong = int(np.sum(probabilities[rest].argmax(axis=1) != np.asarray(labels)[rest]))
+    bad = min(max(total // 2 - int(np.sum(shown.kind == "BAD")), 0), wrong)
+    good = extra - bad
+    groups = 10 if per_class else 1
+    more = select_samples(probabilities[rest], np.asarray(labels)[rest], good=-(-good // groups),
+                          bad=-(-bad // groups), rule=rule, per_class=per_class, seed=seed)
+    more = Samples(**{**more.arrays(), "indices": rest[more.indices]})
+    return shown.then(more)
 
 
 def pool_samples(probabilities: np.ndarray, labels: np.ndarray | None, **select) -> Samples:

@@ -79,7 +79,10 @@ def describe_selection(selection: dict) -> str:
     per_class = ", chosen per true class" if selection.get("per_class") else ""
     targets = {"predicted": "the class the model predicts", "true": "the true class"}
     target = targets[selection.get("target", "predicted")]
-    return f"{how}{per_class}. Maps explain {target}."
+    measured = selection.get("table_digits")
+    tables = (f" The faithfulness table measures {measured} digits: these, then more chosen by the same rule, half "
+              f"GOOD and half BAD (their test indices are in maps.npz)." if measured else "")
+    return f"{how}{per_class}. Maps explain {target}.{tables}"
 
 
 ATTRIBUTION_TABLES = (
@@ -91,7 +94,7 @@ ATTRIBUTION_TABLES = (
      "Increase in Confidence (higher is better) of the digit multiplied by the positive part of its map "
      "(divided by the map's maximum). Gini: sparseness of |map|. Cost: wall time and single-image model "
      "passes per digit. ci_low / ci_high: the 95% percentile bootstrap interval of the mean over the digits "
-     "(2,000 seeded resamples); with 8 digits it is wide. Robustness, on the sanity check's digits "
+     "(2,000 seeded resamples) over the digits column's digits. Robustness, on the sanity check's digits "
      "(robustness_digits), from robustness_samples perturbed copies of each, every map divided by its largest "
      "|value| first (lower is more robust): max_sensitivity, the largest map change over the digit's size "
      "under uniform noise of radius 0.2 (Yeh et al. 2019, as Quantus); local_lipschitz, the largest map "

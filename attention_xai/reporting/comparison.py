@@ -162,6 +162,12 @@ def _verdicts(record: Record, column: str = "verdict") -> dict[str, str]:
     return verdicts
 
 
+def _range(values) -> str:
+    """"8" or "8-100": how many digits each model's row measured."""
+    counts = sorted({int(float(v)) for v in values if v not in (None, "")})
+    return "n/a" if not counts else str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+
+
 def _counted(got: list[str]) -> str:
     """Verdicts as "pass 2/3, FAIL 1/3" ("not run" for none)."""
     return ", ".join(f"{v} {got.count(v)}/{len(got)}" for v in dict.fromkeys(got)) if got else "not run"
@@ -184,8 +190,9 @@ def attribution_rows(groups: list[Group]) -> tuple[list[dict], list[dict]]:
             sanity, emprt_sanity = _counted(verdicts.get(method, [])), _counted(emprt.get(method, []))
             columns = {key: [r.get(key) for r in rows] for key in
                        ("deletion_auc", "insertion_auc", "average_drop_pct", "gini", "max_sensitivity",
-                        "local_lipschitz", "average_stability", "seconds_per_digit")}
-            base = {"experiment": g.label, "method": method, "explains": rows[0].get("explains", ""), "n": len(rows)}
+                        "local_lipschitz", "average_stability", "seconds_per_digit", "digits")}
+            base = {"experiment": g.label, "method": method, "explains": rows[0].get("explains", ""), "n": len(rows),
+                    "digits per model": _range(columns["digits"])}
             csv_rows.append({**base, **_all_numbers(columns), "sanity": sanity, "emprt": emprt_sanity})
             page_rows.append({**base, "deletion AUC (lower better)": shown(columns["deletion_auc"]),
                               "insertion AUC (higher better)": shown(columns["insertion_auc"]),

@@ -73,6 +73,8 @@ def _error_line(capsys, argv):
     (["train", "quick", "--smoke", "--image-size", "0"], "argument --image-size: must be >= 1, got 0"),
     (["train", "quick", "--smoke", "--image-size", "-32"], "argument --image-size: must be >= 1"),
     (["run", "quick", "--smoke", "--bad", "-2"], "argument --bad: must be >= 0, got -2"),
+    (["explain", "quick", "--smoke", "--table-digits", "-1"], "argument --table-digits: must be >= 0, got -1"),
+    (["run", "quick", "--smoke", "--tabel-digits", "50"], "unrecognized arguments: --tabel-digits 50"),
     (["run", "quick", "--smoke", "--set", "occlusion.windw=3"], "unknown parameter 'windw' for occlusion"),
     (["run", "quick", "--smoke", "--set", "gradient.beta=big"], "gradient.beta must be float, got 'big'"),
     (["train", "quick", "--smoke", "--data", "missing.npz"], "MNIST file not found"),

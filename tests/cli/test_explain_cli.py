@@ -24,12 +24,18 @@ def trained(tiny_run, tmp_path_factory):
 
 def test_explain_a_saved_model_writes_maps_figures_and_tables(trained, tmp_path):
     out = tmp_path / "attr"
-    code = main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "2", "--bad", "2", *FAST])
+    code = main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "2", "--bad", "2", *FAST,
+                 "--table-digits", "12", "--sanity-digits", "3"])
     assert code == 0
     analysis = Analysis.load(out / "maps.npz")
     assert [e.method for e in analysis.explanations] == ["gradcam", "occlusion", "attention"]
     s = analysis.samples
     assert s.kind.tolist() == ["GOOD", "GOOD", "BAD", "BAD"]
+    # The file keeps the figure's 4 digits and maps; the tables measured 12, the sanity check 3.
+    assert all(e.maps.shape == (4, 28, 28) for e in analysis.explanations)
+    assert {row["digits"] for row in analysis.faithfulness} == {12}
+    assert {row["digits"] for row in analysis.sanity if "spearman" in row} == {3}
+    assert "12" in (out / "faithfulness.csv").read_text().splitlines()[1].split(",")
     assert (s.predictions[:2] == s.labels[:2]).all() and (s.predictions[2:] != s.labels[2:]).all()
     for name in ("attribution_grid.png", "attribution_grid.pdf", "samples.csv", "faithfulness.csv", "sanity.csv",
                  "agreement.csv"):

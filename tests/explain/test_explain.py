@@ -296,6 +296,64 @@ def test_good_and_bad_selection():
     assert len(random.indices) == 3
 
 
+def test_the_tables_digits_are_the_figures_then_more_by_the_same_rule_half_of_each_kind():
+    from attention_xai.explain.samples import measured_samples
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(60) % 10
+    predictions = labels.copy()
+    predictions[:9] = (labels[:9] + 1) % 10  # only 9 misclassified digits
+    probabilities = np.eye(10)[predictions] * 0.5 + rng.uniform(0.0, 0.05, (60, 10))
+    shown = select_samples(probabilities, labels, good=2, bad=2)
+    measured = measured_samples(probabilities, labels, shown, total=30)
+    assert len(measured) == 30 and len(set(measured.indices.tolist())) == 30
+    assert measured.subset(slice(0, 4)).indices.tolist() == shown.indices.tolist()  # the figure's digits first
+    assert int(np.sum(measured.kind == "BAD")) == 9  # half would be 15: the pool has 9, GOOD make up the rest
+    right = predictions[measured.indices] == labels[measured.indices]
+    assert np.array_equal(right, measured.kind == "GOOD")
+    # The random rule draws the extra digits from the rest, the same ones for the same seed.
+    drawn = select_samples(probabilities, labels, good=2, bad=2, rule="random", seed=5)
+    again = [measured_samples(probabilities, labels, drawn, total=20, rule="random", seed=5) for _ in range(2)]
+    assert np.array_equal(again[0].indices, again[1].indices) and len(set(again[0].indices.tolist())) == 20
+    assert measured_samples(probabilities, labels, shown, total=3) is shown
+    enough = measured_samples(probabilities, labels, shown, total=12)
+    assert int(np.sum(enough.kind == "BAD")) == 6 and len(enough) == 12
+
+
+def test_a_subset_keeps_its_digits_per_digit_params_and_share_of_the_cost():
+    e = Explanation(method="attention", maps=np.arange(4 * 4).reshape(4, 2, 2), targets=[0, 1, 2, 3],
+                    params={"layer": "attention", "informative": [True, False, True, False],
+                            "dynamic_range": [0.1, 0.2, 0.3, 0.4]},
+                    seconds=8.0, forward_passes=40, gradient_passes=4)
+    part = e.subset(slice(1, 3))
+    assert part.targets.tolist() == [1, 2] and np.array_equal(part.maps, e.maps[1:3])
+    assert part.params == {"layer": "attention", "informative": [False, True], "dynamic_range": [0.2, 0.3]}
+    assert (part.seconds, part.forward_passes, part.gradient_passes) == (4.0, 20, 2)
+
+
+@pytest.mark.slow
+def test_the_tables_measure_more_digits_than_the_figure_shows(model, mnist):
+    from attention_xai.data import to_model_input
+    from attention_xai.explain.analysis import analyse
+
+    methods = {"occlusion": ATTRIBUTIONS.get("occlusion")(window=7, stride=7)}
+    pool = to_model_input(mnist.x_test[:200]), mnist.y_test[:200]
+    small = analyse(model, *pool, methods=methods, good=2, bad=2, sanity_digits=2, robustness_samples=1)
+    large = analyse(model, *pool, methods=methods, good=2, bad=2, table_digits=24, sanity_digits=2,
+                    robustness_samples=1)
+    # The figure is the same four digits and maps; the table is measured on 24.
+    assert np.array_equal(large.images, small.images) and len(large.images) == 4
+    assert np.array_equal(large.explanations[0].maps, small.explanations[0].maps)
+    assert large.selection["table_digits"] == 24 and small.selection["table_digits"] == 4
+    (row,), (before,) = large.faithfulness, small.faithfulness
+    assert row["digits"] == 24 and before["digits"] == 4
+    width = row["insertion_auc_ci_high"] - row["insertion_auc_ci_low"]
+    assert 0 < width < before["insertion_auc_ci_high"] - before["insertion_auc_ci_low"]
+    # Randomisation tests and robustness stay on the first two (the figure's first rows).
+    assert row["robustness_digits"] == 2 and {r["digits"] for r in large.sanity} == {2}
+    assert [r["spearman"] for r in large.sanity] == [r["spearman"] for r in small.sanity]
+
+
 def test_confident_rule_spreads_near_ties_over_classes():
     labels = np.array([8, 8, 8, 3, 1])
     probabilities = np.eye(10)[labels] * 0.9995 + 0.00005
@@ -438,8 +496,9 @@ def test_a_saturated_attention_map_is_flagged_not_correlated(digits):
             assert row[f"{key}_ci_low"] <= row[key] <= row[f"{key}_ci_high"], (row["method"], key)
         # robustness on the sanity digit, from the stage's few perturbed copies
         assert row["robustness_digits"] == 1 and row["robustness_samples"] == ROBUSTNESS_SAMPLES
-        assert all(np.isfinite(row[k]) and row[k] >= 0 for k in ("max_sensitivity", "local_lipschitz",
-                                                                  "average_stability"))
+        for key in ("max_sensitivity", "local_lipschitz", "average_stability"):
+            assert np.isfinite(row[key]) and row[key] >= 0, (row["method"], key)
+            assert row[f"{key}_ci_low"] == row[key] == row[f"{key}_ci_high"]  # one digit: no spread
     occlusion = next(row for row in analysis.faithfulness if row["method"] == "occlusion")
     assert occlusion["max_sensitivity"] > 0  # a 7x7 occlusion map moves when the digit does
     emprt = {row["emprt_verdict"].split(" (")[0] for row in analysis.sanity if row["method"] == "occlusion"}

@@ -165,6 +165,9 @@ def test_explain_and_counterfactuals_from_python_return_results_and_write_only_w
     assert "overlap with the explain stage's maps of gradcam, occlusion" in caplog.text
     with pytest.raises(ConfigError, match="good and bad must be integers >= 0"):
         Selection(good=-1)
+    with pytest.raises(ConfigError, match="table_digits must be an integer >= 0, got -5"):
+        Selection(table_digits=-5)
+    assert Selection(good=4, bad=4, table_digits=100).smoke() == Selection(good=2, bad=2, table_digits=8)
 
 
 def test_a_notebook_sees_the_stages_progress_and_a_missing_model_in_one_line(tmp_path, capsys, request):
