@@ -30,6 +30,7 @@ def test_every_python_snippet_runs_as_written(monkeypatch):
     assert namespace["config"].name == "quick-resnet50-gc"
     assert [e.method for e in namespace["analysis"].explanations] == ["gradcam", "occlusion"]
     assert len(namespace["analysis"].images) == 4 and namespace["searched"].results[0].valid.all()
+    assert {row["digits"] for row in namespace["analysis"].faithfulness} == {100}  # "4 digits shown, 100 in the tables"
     namespace["targets"] = np.argsort(-namespace["probabilities"], axis=1)[:, 1]
     exec(blocks["methods.md"][0], namespace)
     assert namespace["explanation"].maps.shape == (8, 28, 28)
