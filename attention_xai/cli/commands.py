@@ -76,7 +76,8 @@ def _mnist(args):
 def _selection(args):
     from attention_xai.pipeline import Selection
 
-    tables = {name: getattr(args, name) for name in ("table_digits", "sanity_digits") if hasattr(args, name)}
+    tables = {name: getattr(args, name) for name in ("table_digits", "sanity_digits", "calibration_digits")
+              if hasattr(args, name)}
     selection = Selection(good=args.good, bad=args.bad, rule=args.rule, per_class=args.per_class, seed=args.seed,
                           **tables)
     return selection.smoke() if args.smoke else selection

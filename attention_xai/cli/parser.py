@@ -146,6 +146,9 @@ def _options() -> dict[str, dict]:
         "--sanity-digits": dict(type=_count, default=4, metavar="N",
                                 help="digits of the randomisation tests and robustness metrics, the figure's first "
                                      "(default 4; each costs about 15 more explanations per method)"),
+        "--calibration-digits": dict(type=_count, default=0, metavar="N",
+                                     help="re-estimate the randomised copies' normalisation statistics on N other "
+                                          "test digits (default 0: keep the trained ones)"),
         "--set": dict(dest="set", action="append", default=[], metavar="METHOD.KEY=VALUE",
                       help="a method parameter, e.g. occlusion.window=3 or gradient.max_iter=100 (repeatable); "
                            "unknown names and values of the wrong type are errors"),
@@ -169,7 +172,7 @@ _TRAINING = ("--data", "--fresh", "--tensorboard", "--backbone", "--attention", 
 _SELECTION = ("--good", "--bad", "--rule", "--per-class", "--seed")
 _STAGE = (*_EXPERIMENT, "--model", "--images", "--out", "--data", "--name", *_SELECTION, "--set")
 _CF = ("--autoencoders", "--vae", "--judges")
-_TABLES = ("--table-digits", "--sanity-digits")
+_TABLES = ("--table-digits", "--sanity-digits", "--calibration-digits")
 
 
 def _add(parser, options: dict, *flags, experiment: str | None = None, **changed) -> argparse.ArgumentParser:

@@ -96,6 +96,18 @@ def robustness(method, model, images: np.ndarray, targets: np.ndarray, maps: np.
     return columns
 
 
+def calibration_pool(images: np.ndarray, measured: np.ndarray, count: int, *, seed: int) -> np.ndarray | None:
+    """`count` digits of the pool drawn (seeded) from those not measured, on which the
+    randomised copies' normalisation statistics are re-estimated; the whole pool when every
+    digit is measured (a user's own images); None for `count` 0."""
+    if count <= 0:
+        return None
+    rest = np.setdiff1d(np.arange(len(images)), measured)
+    rest = rest if len(rest) else np.arange(len(images))
+    rng = np.random.default_rng([seed, 2])
+    return images[np.sort(rng.choice(rest, min(count, len(rest)), replace=False))]
+
+
 def build_methods(names: Sequence[str] | None, params: Mapping[str, Mapping] | None = None, *, seed: int = 0,
                   batch_size: int = 64) -> dict:
     """Method instances by name (all registered methods when `names` is None)."""
@@ -124,7 +136,7 @@ def explain_all(model, images, targets, methods: Mapping) -> tuple[list[Explanat
 
 def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Mapping, good: int = 4, bad: int = 4,
             rule: str = "confident", per_class: bool = False, target: str = "predicted", seed: int = 0,
-            batch_size: int = 64, table_digits: int = 0, sanity_digits: int = 4,
+            batch_size: int = 64, table_digits: int = 0, sanity_digits: int = 4, calibration_digits: int = 0,
             robustness_samples: int = ROBUSTNESS_SAMPLES, metrics: bool = True) -> Analysis:
     """GOOD/BAD selection, explanations and trust metrics for a pool of labelled digits.
 
@@ -143,6 +155,9 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         sanity_digits: the first this many measured digits (the figure's first rows) are
             used by the randomisation test (it re-explains them 3 times) and the robustness
             metrics (each re-explains them 3 x `robustness_samples` times).
+        calibration_digits: re-estimate every randomised copy's normalisation statistics
+            on this many pool digits, a seeded draw from those not measured
+            (`calibration_pool`; 0: the copies keep the trained statistics).
         robustness_samples: perturbed copies per digit for each robustness metric (0: none).
         metrics: compute the trust tables (off: maps only).
     """
@@ -217,16 +232,18 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
                               f"{np.mean(attention.params['dynamic_range']):.3f} on average < {RANGE_THRESHOLD})")
     checked = {e.method: methods[e.method] for e in explanations if not (e is attention and uninformative_note)}
     made = {e.method: e.maps[sanity_rows] for e in explanations}
-    cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed, maps=made)
-                if checked else {})
+    calibration = calibration_pool(images, samples.indices, calibration_digits, seed=seed)
+    cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed, maps=made,
+                                    calibration=calibration) if checked else {})
     for e in explanations:
         if e.method not in cascades:
             analysis.sanity.append({"method": e.method, "verdict": uninformative_note})
             continue
         verdict, emprt = sanity_verdict(cascades[e.method]), emprt_verdict(cascades[e.method])
         for row in cascades[e.method]:
-            analysis.sanity.append({"method": e.method, **row, "digits": len(chosen[sanity_rows]), "verdict": verdict,
-                                    "emprt_verdict": emprt})
+            analysis.sanity.append({"method": e.method, **row, "digits": len(chosen[sanity_rows]),
+                                    "calibration_digits": 0 if calibration is None else len(calibration),
+                                    "verdict": verdict, "emprt_verdict": emprt})
     if attention is not None:
         for e in explanations:
             if e is attention:

@@ -52,7 +52,9 @@ class Selection:
     The explain stage's figure shows those digits; its faithfulness table measures
     `table_digits` (the figure's, then more by the same rule, half of each kind), and its
     randomisation tests and robustness metrics the first `sanity_digits` of them (each
-    costs several more explanations per digit). The counterfactual stage reads neither."""
+    costs several more explanations per digit). With `calibration_digits`, the randomised
+    copies of the sanity check have their normalisation statistics re-estimated on that
+    many other test digits. The counterfactual stage reads none of these."""
 
     good: int = 4
     bad: int = 4
@@ -61,13 +63,14 @@ class Selection:
     seed: int = 0
     table_digits: int = TABLE_DIGITS
     sanity_digits: int = 4
+    calibration_digits: int = 0
 
     def __post_init__(self):
         from attention_xai.errors import ConfigError
 
         if not (isinstance(self.good, int) and isinstance(self.bad, int)) or self.good < 0 or self.bad < 0:
             raise ConfigError(f"good and bad must be integers >= 0, got {self.good!r} and {self.bad!r}")
-        for name in ("table_digits", "sanity_digits"):
+        for name in ("table_digits", "sanity_digits", "calibration_digits"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
@@ -260,7 +263,7 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
         analysis = analyse(model, images, labels, methods=methods, good=selection.good, bad=selection.bad,
                            rule=selection.rule, per_class=selection.per_class, target=target, seed=selection.seed,
                            table_digits=selection.table_digits, sanity_digits=selection.sanity_digits,
-                           metrics=metrics)
+                           calibration_digits=selection.calibration_digits, metrics=metrics)
     from attention_xai.reporting.attributions import MAPS, redraw_attribution_report
 
     return _finish("explain", analysis, len(analysis.explanations), started, out_dir, arrays_dir, MAPS,

@@ -354,6 +354,38 @@ def test_the_tables_measure_more_digits_than_the_figure_shows(model, mnist):
     assert [r["spearman"] for r in large.sanity] == [r["spearman"] for r in small.sanity]
 
 
+def test_calibration_digits_are_a_seeded_draw_from_the_unmeasured_pool():
+    from attention_xai.explain.analysis import calibration_pool
+
+    pool = np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1)
+    measured = np.array([0, 3, 7])
+    drawn = calibration_pool(pool, measured, 5, seed=1)
+    assert drawn.shape == (5, 1, 1, 1) and not np.isin(drawn.ravel(), measured).any()
+    assert np.array_equal(drawn, calibration_pool(pool, measured, 5, seed=1))
+    assert len(calibration_pool(pool, measured, 100, seed=1)) == 17  # every unmeasured digit, no more
+    assert len(calibration_pool(pool, np.arange(20), 8, seed=1)) == 8  # all measured (own images): the pool itself
+    assert calibration_pool(pool, measured, 0, seed=1) is None
+
+
+@pytest.mark.slow
+def test_the_stage_can_re_estimate_the_randomised_copies_statistics(model, mnist):
+    from attention_xai.data import to_model_input
+    from attention_xai.explain.analysis import analyse
+
+    methods = {"gradcam": ATTRIBUTIONS.get("gradcam")()}
+    pool = to_model_input(mnist.x_test[:120]), mnist.y_test[:120]
+    kept, calibrated = (analyse(model, *pool, methods=methods, good=2, bad=2, sanity_digits=2, robustness_samples=0,
+                                calibration_digits=n) for n in (0, 64))
+    assert [r["calibration_digits"] for r in kept.sanity] == [0, 0, 0]
+    assert [r["calibration_digits"] for r in calibrated.sanity] == [64, 64, 64]
+    # The fully randomised copy answers differently once its statistics fit its new weights.
+    assert calibrated.sanity[-1]["output_spread"] != pytest.approx(kept.sanity[-1]["output_spread"], rel=1e-3)
+    def timeless(rows):
+        return [{k: v for k, v in row.items() if k != "seconds_per_digit"} for row in rows]
+
+    assert timeless(calibrated.faithfulness) == timeless(kept.faithfulness)  # only the randomised copies change
+
+
 def test_confident_rule_spreads_near_ties_over_classes():
     labels = np.array([8, 8, 8, 3, 1])
     probabilities = np.eye(10)[labels] * 0.9995 + 0.00005
