@@ -342,7 +342,11 @@ def _finish(stage: str, analysis, methods: int, started: float, out_dir, arrays_
         arrays = Path(arrays_dir or out_dir)
         analysis.save(arrays / filename)
         redraw(arrays, out_dir)
-    logging.getLogger(__name__).info("%s: %d digits x %d methods in %.0f s%s", stage, len(analysis.images), methods,
+    digits = f"{len(analysis.images)} digits"
+    measured = dict(getattr(analysis, "selection", {})).get("table_digits", len(analysis.images))
+    if measured != len(analysis.images):
+        digits += f" shown ({measured} measured)"
+    logging.getLogger(__name__).info("%s: %s x %d methods in %.0f s%s", stage, digits, methods,
                                      time.perf_counter() - started, f" -> {out_dir}" if out_dir is not None else "")
     return analysis
 
