@@ -190,8 +190,8 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     maps = maps or {}
     raw = {name: maps[name] if name in maps else method.explain(model, images, targets).maps
            for name, method in methods.items()}
-    originals = {name: np.abs(maps) for name, maps in raw.items()}
-    complexity = {name: histogram_entropy(maps) for name, maps in raw.items()}
+    originals = {name: np.abs(made) for name, made in raw.items()}
+    complexity = {name: histogram_entropy(made) for name, made in raw.items()}
     before = model.predict(images, verbose=0)
     rows = {name: [] for name in methods}
     for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):

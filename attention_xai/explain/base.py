@@ -34,6 +34,7 @@ PER_DIGIT_PARAMS = ("dynamic_range", "entropy", "informative")
 """Params that hold one value per digit (the attention map's statistics): `subset` keeps
 the chosen digits' values."""
 
+
 @dataclass(frozen=True)
 class Explanation:
     """Attribution maps for a batch, and how they were made.
