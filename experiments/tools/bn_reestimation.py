@@ -4,7 +4,11 @@ copy's answer still depends on its input (output spread; below 1e-3 the check ca
 dead) and how certain it is, with the trained statistics and with statistics re-estimated
 on calibration digits (`evaluate.sanity.reestimate_batch_norm`).
 
-    python experiments/tools/bn_reestimation.py [--model FILE] [--calibration 256] [--out FILE]
+    python experiments/tools/bn_reestimation.py [--model FILE] [--calibration 256] [--methods gradcam,...]
+        [--out FILE]
+
+With --methods, the sanity check's verdicts of those methods as well, on the same digits,
+once with the trained statistics and once with re-estimated ones.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ def main(argv=None) -> int:
     parser.add_argument("--calibration", type=int, default=256, help="test digits the statistics are estimated on")
     parser.add_argument("--digits", type=int, default=4, help="the first of the explain stage's digits, measured")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--methods", default=None, help="comma-separated attribution methods whose verdicts to "
+                        "compare (default: none, the copies' output only)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "benchmarks" / "results" /
                         "bn_reestimation.json")
     args = parser.parse_args(argv)
@@ -36,7 +42,7 @@ def main(argv=None) -> int:
     from stage_digits import stage_digits
 
     model = load_classifier(args.model)
-    images = stage_digits(model)[0][: args.digits]
+    images, targets = (a[: args.digits] for a in stage_digits(model))
     calibration = to_model_input(load_mnist().x_test[-args.calibration:])  # not among the measured digits
     before = model.predict(images, verbose=0)
     rows = []
@@ -55,10 +61,37 @@ def main(argv=None) -> int:
               f"{row['reestimated']['output_spread']:.4f} (dead below {DEAD_BELOW:g}); output entropy "
               f"{row['trained_statistics']['output_entropy']:.3f} -> {row['reestimated']['output_entropy']:.3f}",
               flush=True)
-    write_json(args.out, {"model": portable(str(args.model), ROOT), "machine": cpu_description(),
-                          "calibration_digits": args.calibration, "digits": len(images), "seed": args.seed,
-                          "rows": rows})
+    result = {"model": portable(str(args.model), ROOT), "machine": cpu_description(),
+              "calibration_digits": args.calibration, "digits": len(images), "seed": args.seed, "rows": rows}
+    write_json(args.out, result)
+    if args.methods:
+        result["verdicts"] = verdicts(model, args.methods.split(","), images, targets, calibration, args.seed)
+        write_json(args.out, result)
     return 0
+
+
+def verdicts(model, names, images, targets, calibration, seed) -> dict:
+    """method -> {statistics: its classic and eMPRT verdicts with every layer random}, for the
+    trained statistics and re-estimated ones, and the seconds each cascade took."""
+    import time
+
+    from attention_xai.evaluate.sanity import cascade_for_methods, emprt_verdict, sanity_verdict
+    from attention_xai.pipeline import attribution_methods
+
+    methods = attribution_methods(names, seed=seed)
+    found: dict = {name: {} for name in methods}
+    for label, digits in (("trained_statistics", None), ("reestimated", calibration)):
+        started = time.perf_counter()
+        cascades = cascade_for_methods(model, methods, images, targets, seed=seed, calibration=digits)
+        for name, rows in cascades.items():
+            found[name][label] = {"classic": sanity_verdict(rows), "spearman": rows[-1]["spearman"],
+                                  "emprt_verdict": emprt_verdict(rows), "emprt": rows[-1]["emprt"],
+                                  "output_spread": rows[-1]["output_spread"]}
+            print(f"{label:18s} {name:22s} classic {found[name][label]['classic'].split(' (')[0]:12s} "
+                  f"({rows[-1]['spearman']:.2f})  eMPRT {found[name][label]['emprt_verdict'].split(' (')[0]:12s} "
+                  f"({rows[-1]['emprt']:.2f})", flush=True)
+        found[f"seconds_{label}"] = round(time.perf_counter() - started, 1)
+    return found
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ def test_comparison_page_shows_mean_and_spread_over_seeds(runs):
     assert float(rows["tiny"]["train_digits_per_second_mean"]) == pytest.approx(np.mean(speeds), rel=0.01)
     methods = {(r["experiment"], r["method"]): r for r in read_csv(reports / "comparison" / "attributions.csv")}
     assert methods[("tiny", "gradcam")]["n"] == "2" and ("tiny-none", "gradcam") not in methods
+    assert methods[("tiny", "gradcam")]["digits per model"] == "100"  # the table's default, the figure shows 2
     # verdicts are counted over models by their first word, whatever detail each model's adds
     sanity = re.fullmatch(r"((pass|FAIL|inconclusive) (\d)/2(, )?)+", methods[("tiny", "gradcam")]["sanity"])
     assert sanity and sum(int(n) for n in re.findall(r"(\d)/2", sanity.group(0))) == 2
