@@ -104,7 +104,7 @@ def _options() -> dict[str, dict]:
     from attention_xai.models.autoencoder import AUTOENCODER_DIR
     from attention_xai.models.judges import JUDGE_DIR
     from attention_xai.models.vae import VAE_DIR
-    from attention_xai.pipeline.stages import TABLE_DIGITS
+    from attention_xai.pipeline.stages import CALIBRATION_DIGITS, TABLE_DIGITS
 
     attribution, default_cf, every_cf = _method_help()
     return {
@@ -146,9 +146,10 @@ def _options() -> dict[str, dict]:
         "--sanity-digits": dict(type=_count, default=4, metavar="N",
                                 help="digits of the randomisation tests and robustness metrics, the figure's first "
                                      "(default 4; each costs about 15 more explanations per method)"),
-        "--calibration-digits": dict(type=_count, default=0, metavar="N",
-                                     help="re-estimate the randomised copies' normalisation statistics on N other "
-                                          "test digits (default 0: keep the trained ones)"),
+        "--calibration-digits": dict(type=_count, default=CALIBRATION_DIGITS, metavar="N",
+                                     help="a randomised copy that ignores its input gets its normalisation "
+                                          f"statistics re-estimated on N other test digits (default "
+                                          f"{CALIBRATION_DIGITS}; 0: never)"),
         "--set": dict(dest="set", action="append", default=[], metavar="METHOD.KEY=VALUE",
                       help="a method parameter, e.g. occlusion.window=3 or gradient.max_iter=100 (repeatable); "
                            "unknown names and values of the wrong type are errors"),

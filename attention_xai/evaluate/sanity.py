@@ -153,7 +153,7 @@ def cascading_randomization(model: keras.Model, method, images: np.ndarray, targ
 
 def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets: np.ndarray, *,
                         fractions=(0.0, 0.5, 1.0), seed: int = 0, calibration: np.ndarray | None = None,
-                        maps=None) -> dict[str, list[dict]]:
+                        when: str = "always", maps=None) -> dict[str, list[dict]]:
     """Re-initialises the weighted layers from the top (output) down, as Adebayo et al. do,
     and measures how much each method's maps change.
 
@@ -173,6 +173,10 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         calibration: digits on which every randomised copy's normalisation statistics are
             re-estimated (`reestimate_batch_norm`) before it is measured; None keeps the
             trained statistics (the stage's default, as Adebayo et al. do).
+        when: with `calibration`, re-estimate every copy ("always") or only a copy that
+            ignores its input with the trained statistics (output spread below DEAD_BELOW:
+            "dead"), so that a model whose copies stay alive gets Adebayo et al.'s test as
+            published, and one whose copies die gets the repaired one.
         maps: name -> the methods' maps of `images` on the trained model, where they were
             already made (the others are made here).
 
@@ -185,8 +189,11 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
         in the maps' histogram entropy against the original model's (Hedström et al.'s
         eMPRT: above 0, the maps grow more complex as the model loses its training) and
         "model_entropy_rise" the same rise in the model's output entropy (Quantus'
-        `compute_extra_scores`), so that the two can be read side by side.
+        `compute_extra_scores`), so that the two can be read side by side; "statistics" is
+        "trained" or "re-estimated" (the copy's normalisation statistics).
     """
+    if when not in ("always", "dead"):
+        raise ValueError(f"when must be 'always' or 'dead', got {when!r}")
     maps = maps or {}
     raw = {name: maps[name] if name in maps else method.explain(model, images, targets).maps
            for name, method in methods.items()}
@@ -195,8 +202,10 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     before = model.predict(images, verbose=0)
     rows = {name: [] for name in methods}
     for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):
-        if calibration is not None:
+        statistics = "trained"
+        if calibration is not None and (when == "always" or output_spread(copy, images) < DEAD_BELOW):
             reestimate_batch_norm(copy, calibration)
+            statistics = "re-estimated"
         after = copy.predict(images, verbose=0)
         spread, change = output_spread(copy, images), output_change(before, after)
         model_rise = relative_rise(predictive_entropy(before), predictive_entropy(after))
@@ -207,7 +216,7 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
                                "spearman": map_correlation(original, np.abs(randomised)),
                                "output_spread": spread, **change,
                                "emprt": relative_rise(complexity[name], histogram_entropy(randomised)),
-                               "model_entropy_rise": model_rise})
+                               "model_entropy_rise": model_rise, "statistics": statistics})
     return rows
 
 

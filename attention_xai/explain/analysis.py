@@ -155,9 +155,10 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
         sanity_digits: the first this many measured digits (the figure's first rows) are
             used by the randomisation test (it re-explains them 3 times) and the robustness
             metrics (each re-explains them 3 x `robustness_samples` times).
-        calibration_digits: re-estimate every randomised copy's normalisation statistics
-            on this many pool digits, a seeded draw from those not measured
-            (`calibration_pool`; 0: the copies keep the trained statistics).
+        calibration_digits: a randomised copy that ignores its input with the trained
+            normalisation statistics has them re-estimated on this many pool digits, a
+            seeded draw from those not measured (`calibration_pool`; 0: every copy keeps the
+            trained statistics). Each sanity row says which statistics its copy had.
         robustness_samples: perturbed copies per digit for each robustness metric (0: none).
         metrics: compute the trust tables (off: maps only).
     """
@@ -234,7 +235,7 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
     made = {e.method: e.maps[sanity_rows] for e in explanations}
     calibration = calibration_pool(images, samples.indices, calibration_digits, seed=seed)
     cascades = (cascade_for_methods(model, checked, chosen[sanity_rows], targets[sanity_rows], seed=seed, maps=made,
-                                    calibration=calibration) if checked else {})
+                                    calibration=calibration, when="dead") if checked else {})
     for e in explanations:
         if e.method not in cascades:
             analysis.sanity.append({"method": e.method, "verdict": uninformative_note})

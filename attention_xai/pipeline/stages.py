@@ -42,6 +42,11 @@ them. On the quick model the 95% interval of insertion AUC was 0.08-0.38 wide at
 and 0.04-0.14 at 100."""
 
 
+CALIBRATION_DIGITS = 64
+"""Test digits on which a dead randomised copy's normalisation statistics are re-estimated
+(`evaluate.sanity.reestimate_batch_norm`)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Selection:
     """Which digits a stage works on: `good` correctly classified and `bad` misclassified
@@ -52,9 +57,9 @@ class Selection:
     The explain stage's figure shows those digits; its faithfulness table measures
     `table_digits` (the figure's, then more by the same rule, half of each kind), and its
     randomisation tests and robustness metrics the first `sanity_digits` of them (each
-    costs several more explanations per digit). With `calibration_digits`, the randomised
-    copies of the sanity check have their normalisation statistics re-estimated on that
-    many other test digits. The counterfactual stage reads none of these."""
+    costs several more explanations per digit). A randomised copy of the sanity check that
+    ignores its input has its normalisation statistics re-estimated on `calibration_digits`
+    other test digits (0: never). The counterfactual stage reads none of these."""
 
     good: int = 4
     bad: int = 4
@@ -63,7 +68,7 @@ class Selection:
     seed: int = 0
     table_digits: int = TABLE_DIGITS
     sanity_digits: int = 4
-    calibration_digits: int = 0
+    calibration_digits: int = CALIBRATION_DIGITS
 
     def __post_init__(self):
         from attention_xai.errors import ConfigError
