@@ -201,9 +201,12 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     complexity = {name: histogram_entropy(made) for name, made in raw.items()}
     before = model.predict(images, verbose=0)
     rows = {name: [] for name in methods}
+    statistics = "trained"
     for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):
-        statistics = "trained"
-        if calibration is not None and (when == "always" or output_spread(copy, images) < DEAD_BELOW):
+        # The cascade goes on from each copy, so once statistics were re-estimated every later
+        # copy has them re-estimated too (it no longer has the trained ones to keep).
+        if calibration is not None and (when == "always" or statistics == "re-estimated"
+                                        or output_spread(copy, images) < DEAD_BELOW):
             reestimate_batch_norm(copy, calibration)
             statistics = "re-estimated"
         after = copy.predict(images, verbose=0)
