@@ -205,12 +205,13 @@ def cascade_for_methods(model: keras.Model, methods, images: np.ndarray, targets
     for copy, stop, total, last in randomised_copies(model, seed, fractions, bottom_up=False):
         # The cascade goes on from each copy, so once statistics were re-estimated every later
         # copy has them re-estimated too (it no longer has the trained ones to keep).
-        if calibration is not None and (when == "always" or statistics == "re-estimated"
-                                        or output_spread(copy, images) < DEAD_BELOW):
+        settled = calibration is not None and (when == "always" or statistics == "re-estimated")
+        spread = None if settled else output_spread(copy, images)
+        if calibration is not None and (settled or spread < DEAD_BELOW):
             reestimate_batch_norm(copy, calibration)
-            statistics = "re-estimated"
+            statistics, spread = "re-estimated", output_spread(copy, images)
         after = copy.predict(images, verbose=0)
-        spread, change = output_spread(copy, images), output_change(before, after)
+        change = output_change(before, after)
         model_rise = relative_rise(predictive_entropy(before), predictive_entropy(after))
         for name, method in methods.items():
             original = originals[name]
