@@ -75,8 +75,9 @@ def verdicts(model, names, images, targets, calibration, seed) -> dict:
     trained statistics and re-estimated ones, and the seconds each cascade took."""
     import time
 
-    from attention_xai.evaluate.sanity import cascade_for_methods, emprt_verdict, sanity_verdict
+    from attention_xai.evaluate.sanity import cascade_for_methods
     from attention_xai.pipeline import attribution_methods
+    from stage_digits import verdicts_of
 
     methods = attribution_methods(names, seed=seed)
     found: dict = {name: {} for name in methods}
@@ -84,9 +85,7 @@ def verdicts(model, names, images, targets, calibration, seed) -> dict:
         started = time.perf_counter()
         cascades = cascade_for_methods(model, methods, images, targets, seed=seed, calibration=digits)
         for name, rows in cascades.items():
-            found[name][label] = {"classic": sanity_verdict(rows), "spearman": rows[-1]["spearman"],
-                                  "emprt_verdict": emprt_verdict(rows), "emprt": rows[-1]["emprt"],
-                                  "output_spread": rows[-1]["output_spread"]}
+            found[name][label] = verdicts_of(rows)
             print(f"{label:18s} {name:22s} classic {found[name][label]['classic'].split(' (')[0]:12s} "
                   f"({rows[-1]['spearman']:.2f})  eMPRT {found[name][label]['emprt_verdict'].split(' (')[0]:12s} "
                   f"({rows[-1]['emprt']:.2f})", flush=True)

@@ -19,6 +19,16 @@ def stage_digits(model, *, good: int = 4, bad: int = 4):
     return images[samples.indices], samples.predictions
 
 
+def verdicts_of(rows: list[dict]) -> dict:
+    """A method's cascade read off its fully randomised row: the classic and eMPRT verdicts
+    (in full), the Spearman correlation, the eMPRT rise and the copy's output spread."""
+    from attention_xai.evaluate.sanity import emprt_verdict, sanity_verdict
+
+    last = rows[-1]
+    return {"classic": sanity_verdict(rows), "spearman": last["spearman"], "emprt_verdict": emprt_verdict(rows),
+            "emprt": last["emprt"], "output_spread": last["output_spread"]}
+
+
 def earlier_methods(out: Path, result: dict, settings, methods) -> dict:
     """The per-method results of `out` when it was written with the same `settings` keys of
     `result`, less those about to be measured again: a run of some methods keeps the others."""

@@ -45,13 +45,15 @@ def main(argv=None) -> int:
 
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match", category=UserWarning)
     from attention_xai.artifacts import portable, write_json
-    from attention_xai.evaluate.sanity import cascade_for_methods, emprt_verdict, sanity_verdict
+    from attention_xai.errors import ConfigError
+    from attention_xai.evaluate.sanity import cascade_for_methods
     from attention_xai.explain.analysis import ROBUSTNESS_SAMPLES, robustness
     from attention_xai.explain.base import predict_in_batches
     from attention_xai.explain.samples import measured_samples, pool_samples
     from attention_xai.machine import cpu_description
     from attention_xai.models import load_classifier
     from attention_xai.pipeline import attribution_methods, digit_pool
+    from stage_digits import verdicts_of
 
     model = load_classifier(args.model)
     images, labels = digit_pool()
@@ -76,13 +78,12 @@ def main(argv=None) -> int:
             try:
                 (rows,) = cascade_for_methods(model, {name: method}, x, t, seed=args.seed, maps={name: maps},
                                                calibration=calibration).values()
-            except Exception as exc:  # the attention map of a model without one
+            except ConfigError as exc:  # the attention map of a model without one
                 run["methods"][name] = {"skipped": str(exc)}
                 continue
-            last = rows[-1]
-            entry = {"classic": sanity_verdict(rows).split(" (")[0], "spearman": last["spearman"],
-                     "emprt_verdict": emprt_verdict(rows).split(" (")[0], "emprt": last["emprt"],
-                     "output_spread": last["output_spread"], "sanity_seconds": round(time.perf_counter() - started, 1)}
+            entry = verdicts_of(rows)
+            entry.update(classic=entry["classic"].split(" (")[0], emprt_verdict=entry["emprt_verdict"].split(" (")[0],
+                         sanity_seconds=round(time.perf_counter() - started, 1))
             if not args.no_robustness:
                 started = time.perf_counter()
                 entry.update(robustness(method, model, x, t, maps, samples=ROBUSTNESS_SAMPLES, seed=args.seed),
