@@ -154,18 +154,22 @@ def test_a_config_recorded_before_a_field_existed_is_the_same_config():
 def test_cpu224_runs_share_the_seed_subset_protocol_but_for_backbone_and_epochs():
     """The 224x224 CPU runs are comparable with each other: the same 12,000-digit subset,
     validation split, module, optimiser and from-scratch settings."""
-    runs = {name: load_experiment(name) for name in ("cpu224_mobilenetv2_cbam", "cpu224_efficientnetb0_cbam")}
+    names = ("cpu224_mobilenetv2_cbam", "cpu224_efficientnetb0_cbam", "cpu224_resnet50_cbam")
+    runs = {name: load_experiment(name) for name in names}
     for config in runs.values():
         assert config.model.image_size == 224 and config.model.weights is None and config.model.bn_momentum == 0.9
         assert (config.training.train_subset, config.training.validation_size, config.training.test_limit) == (
             12000, 2000, None)
         assert config.model.attention == "cbam" and config.model.attention_kwargs == {"spatial_norm": True}
-    mobile, efficient = runs.values()
-    assert (mobile.model.backbone, efficient.model.backbone) == ("MobileNetV2", "EfficientNetB0")
-    same = dataclasses.replace(efficient, name=mobile.name, description=mobile.description,
-                               model=dataclasses.replace(efficient.model, backbone="MobileNetV2"),
-                               training=dataclasses.replace(efficient.training, phases=mobile.training.phases))
-    assert same == mobile
+    mobile, efficient, resnet = runs.values()
+    assert (mobile.model.backbone, efficient.model.backbone, resnet.model.backbone) == (
+        "MobileNetV2", "EfficientNetB0", "ResNet50")
+    assert resnet.training.phases == efficient.training.phases and resnet.training.phases[0].epochs == 4
+    for other in (efficient, resnet):
+        same = dataclasses.replace(other, name=mobile.name, description=mobile.description,
+                                   model=dataclasses.replace(other.model, backbone="MobileNetV2"),
+                                   training=dataclasses.replace(other.training, phases=mobile.training.phases))
+        assert same == mobile
 
 
 def test_only_files_defining_config_are_experiments(tmp_path):
