@@ -105,10 +105,10 @@ def _params(args, ran: list[str]) -> dict:
     return method_params({} if args.model is not None else _config(args).method_params, _given(args), ran)
 
 
-def _names(text: str | None, what: str = "method") -> str | None:
-    """--methods (or --cf-methods) as given; one line for a list that names nothing."""
+def _names(text: str | None, what: str = "method", flag: str = "--methods") -> str | None:
+    """--methods (or --cf-methods, --overlap) as given; one line for a list that names nothing."""
     if text is not None and not [n for n in text.split(",") if n.strip()]:
-        raise ConfigError(f"--methods names no {what}")
+        raise ConfigError(f"{flag} names no {what}")
     return text
 
 
@@ -177,7 +177,8 @@ def cmd_explain(args):
 
 
 def cmd_counterfactual(args):
-    from attention_xai.pipeline import counterfactual_methods, counterfactual_names, counterfactuals
+    from attention_xai.pipeline import (attribution_names, counterfactual_methods, counterfactual_names,
+                                        counterfactuals)
 
     def methods(model_file):
         resources = _resources(args, model_file.parent)
@@ -185,9 +186,11 @@ def cmd_counterfactual(args):
         return counterfactual_methods(names, _params(args, names), seed=args.seed, smoke=args.smoke,
                                       resources=resources)
 
+    overlap = _names(args.overlap, "attribution method", "--overlap")
+    overlap = None if overlap is None else attribution_names(overlap)  # a misspelled one fails before any search
     built, model, data, images, labels, paths, out, arrays = _stage(args, "counterfactuals", methods)
     counterfactuals(model, images, labels, methods=built, selection=_selection(args), target=args.target,
-                    resources=_resources(args), data=data, out_dir=out, arrays_dir=arrays)
+                    resources=_resources(args), data=data, out_dir=out, arrays_dir=arrays, overlap_methods=overlap)
     _refresh_report(args, paths)
 
 

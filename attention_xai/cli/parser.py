@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
          target={"type": _target_rule, "default": "auto", "choices": None,
                  "help": "auto (default: BAD -> true class, GOOD -> runner-up), true, runner-up, or 0-9"})
     commands.choices["counterfactual"].add_argument("--methods", **o["--cf-methods"])  # the stage's own spelling
+    commands.choices["counterfactual"].add_argument(
+        "--overlap", metavar="METHODS", help="comma-separated attribution methods whose maps the overlap columns "
+                                             "compare with the changed pixels (default: all; at 224x224 each "
+                                             "costs what it costs in explain)")
     smoke = {"help": "1 epoch each on 1,000 digits (tests)"}
     ae = _add(command("autoencoders", "train the shared and per-class digit autoencoders (prototype, IM1/IM2, CFRL)"),
               o, "--out", "--seed", "--smoke", "--data", out={"help": "folder (default: saved_models/autoencoders)"},

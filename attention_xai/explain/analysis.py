@@ -39,6 +39,10 @@ class Analysis:
     selection: Mapping[str, object] = field(default_factory=dict)
     """How the digits were chosen and which class the maps explain: rule, per_class,
     target, and whether they came from the user's own images (the report says so)."""
+    pool: tuple[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    """(`pool_key` of the pool, the model's probabilities of every pool digit), kept in
+    memory only: the counterfactual stage of the same run picks its digits from them
+    instead of predicting the pool again (at 224x224 that is minutes). Not saved."""
 
     TABLES = ("samples", "faithfulness", "sanity", "informativeness", "agreement")
 
@@ -81,6 +85,17 @@ check's digits). Quantus draws 200; each copy is one more explanation by every m
 (with 8 copies RISE alone took 23 s of the quick model's stage on the AVX-512 machine), so
 the stage's maxima are lower bounds over few copies; `experiments/tools/robustness.py`
 computes them with more."""
+
+
+def pool_key(images: np.ndarray) -> str:
+    """A fingerprint of a digit pool (shape, dtype and every value): two stages of one run
+    share the pool's predictions only when their pools have the same key."""
+    import hashlib
+
+    images = np.ascontiguousarray(images)
+    digest = hashlib.sha1(f"{images.shape}{images.dtype}".encode())
+    digest.update(images.data)
+    return digest.hexdigest()
 
 
 def robustness(method, model, images: np.ndarray, targets: np.ndarray, maps: np.ndarray, *, samples: int,
@@ -182,7 +197,7 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
                  "table_digits": len(samples), "table_indices": samples.indices.tolist()}
     figure = slice(0, len(shown))
     analysis = Analysis(images=chosen[figure], samples=shown, explanations=[e.subset(figure) for e in explanations],
-                        skipped=skipped, selection=selection)
+                        skipped=skipped, selection=selection, pool=(pool_key(images), probabilities))
     if not metrics:
         return analysis
 

@@ -276,7 +276,8 @@ def explain(model, images=None, labels=None, *, methods=None, selection: Selecti
 
 
 def counterfactuals(model, images=None, labels=None, *, methods=None, selection: Selection | None = None,
-                    target="auto", resources=None, data=None, out_dir=None, arrays_dir=None, explained=None):
+                    target="auto", resources=None, data=None, out_dir=None, arrays_dir=None, explained=None,
+                    overlap_methods=None):
     """Counterfactuals of GOOD and BAD digits by every method, measured by the judges.
 
     Args:
@@ -292,8 +293,12 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
             (`needs.Resources`; default: the shared folders, and the model file's folder).
         data: MNIST (its training digits serve the yNN plausibility column).
         out_dir, arrays_dir: as for `explain` (counterfactuals.npz).
-        explained: the explain stage's `Analysis` of the same digits: its maps serve the
-            overlap columns instead of being computed again.
+        explained: the explain stage's `Analysis` of the same model: its maps serve the
+            overlap columns instead of being computed again, and its predictions of the
+            same pool choose the digits.
+        overlap_methods: attribution methods whose maps the overlap columns compare with
+            where each counterfactual changes pixels (names; default: the methods of
+            `explained` when given, else every registered method). Checked before any search.
 
     Returns:
         The stage's `CounterfactualAnalysis`.
@@ -312,6 +317,10 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
     from attention_xai.models.judges import load_judges
 
     selection = selection or Selection()
+    if overlap_methods is not None:
+        overlap_methods = attribution_names(overlap_methods)
+    elif explained is not None:
+        overlap_methods = [e.method for e in explained.explanations]
     if resources is None:
         resources = Resources(model_dir=Path(model).parent if not hasattr(model, "predict") else None)
     model = _classifier(model)
@@ -330,7 +339,7 @@ def counterfactuals(model, images=None, labels=None, *, methods=None, selection:
                                            bad=selection.bad, rule=selection.rule, per_class=selection.per_class,
                                            target=target, seed=selection.seed, autoencoders=autoencoders,
                                            training_digits=to_model_input(data.x_train), judges=judges,
-                                           explained=explained)
+                                           explained=explained, overlap_methods=overlap_methods)
     from attention_xai.reporting.counterfactuals import ARRAYS, redraw_counterfactual_report
 
     return _finish("counterfactual", analysis, len(analysis.results), started, out_dir, arrays_dir, ARRAYS,

@@ -63,6 +63,17 @@ def test_counterfactuals_of_a_saved_model(trained, autoencoders_dir, tmp_path):
     assert (out / "methods.png").exists()
 
 
+def test_overlap_compares_with_the_attribution_methods_named_and_no_others(trained, autoencoders_dir, tmp_path):
+    """At 224x224 every overlap method costs what it costs in explain: --overlap keeps
+    the stage to the maps a researcher asked for."""
+    out = tmp_path / "cf"
+    assert _run(trained, autoencoders_dir, out, "--good", "1", "--bad", "1", "--methods", "gradient", "--smoke",
+                "--overlap", "occlusion,gradcam") == 0
+    columns = set(read_csv(out / "per_digit.csv")[0])
+    assert {c for c in columns if c.startswith("overlap_")} == {"overlap_occlusion", "overlap_gradcam"}
+    assert load_counterfactual_arrays(out)["attribution_methods"].tolist() == ["occlusion", "gradcam"]
+
+
 def test_runner_up_and_class_number_targets(trained, autoencoders_dir, tmp_path):
     out = tmp_path / "cf"
     args = ["--good", "1", "--bad", "1", "--methods", "gradient", "--smoke"]
@@ -98,6 +109,8 @@ def test_own_images(trained, autoencoders_dir, tmp_path, mnist):
     (["--methods", "gradient", "--target", "12"], "a target class must be in 0-9"),
     (["--methods", "gradient", "--target", "nearest"], "invalid target 'nearest'"),
     (["--methods", "gradient", "--good", "-1"], "argument --good: must be >= 0, got -1"),
+    (["--methods", "gradient", "--overlap", "gradcma"], "unknown attribution method 'gradcma'; valid: gradcam"),
+    (["--methods", "gradient", "--overlap", " , "], "--overlap names no attribution method"),
 ])
 def test_user_errors_are_one_line_exit_2_and_write_nothing(trained, autoencoders_dir, tmp_path, capsys, args, message):
     out = tmp_path / "cf"

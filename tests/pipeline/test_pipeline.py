@@ -3,6 +3,7 @@ top of it naming the same models."""
 
 import ast
 
+import numpy as np
 import pytest
 
 from attention_xai.cli import build_parser
@@ -163,6 +164,16 @@ def test_explain_and_counterfactuals_from_python_return_results_and_write_only_w
     assert [r.method for r in found.results] == ["growing_spheres"] and len(found.targets) == 2
     assert (tmp_path / "cf" / "counterfactuals.npz").is_file()
     assert "overlap with the explain stage's maps of gradcam, occlusion" in caplog.text
+    # The overlap compares with the explained methods only, and the pool is not predicted again.
+    assert [e.method for e in found.attributions] == ["gradcam", "occlusion"]
+    assert "the explain stage's predictions of the 128 pool digits" in caplog.text
+    assert np.array_equal(found.samples.indices, maps.samples.indices)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="attention_xai"):
+        other = counterfactuals(model, pool[0][:100], pool[1][:100], methods=methods, selection=selection,
+                                resources=resources, data=mnist, explained=maps, overlap_methods=["gradcam"])
+    assert "pool digits" not in caplog.text  # another pool: predicted here
+    assert [e.method for e in other.attributions] == ["gradcam"]
     with pytest.raises(ConfigError, match="good and bad must be integers >= 0"):
         Selection(good=-1)
     with pytest.raises(ConfigError, match="table_digits must be an integer >= 0, got -5"):

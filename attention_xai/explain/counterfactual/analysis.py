@@ -125,10 +125,11 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
             classifier that took no part in finding it (None: those columns are left out).
         explained: the explain stage's `Analysis` of the same model, if it ran (`run` hands
             it over): its maps serve the overlap columns when they explain exactly these
-            digits towards the predicted classes, instead of being computed again.
+            digits towards the predicted classes, instead of being computed again, and its
+            predictions of the pool are used when the pool is the same (`pool_key`).
     """
     images = check_images(images)
-    probabilities = predict_in_batches(model, images, batch_size)
+    probabilities = _pool_probabilities(model, images, batch_size, explained)
     samples = pool_samples(probabilities, labels, good=good, bad=bad, rule=rule, per_class=per_class, seed=seed)
     if len(samples.indices) == 0:
         raise ConfigError("no digits to explain: the pool has neither correct nor misclassified digits")
@@ -152,6 +153,18 @@ def analyse_counterfactuals(model, images: np.ndarray, labels: np.ndarray | None
     analysis.per_digit.extend(per_digit)
     analysis.summary.extend(summary)
     return analysis
+
+
+def _pool_probabilities(model, images, batch_size, explained) -> np.ndarray:
+    """The model's probabilities of the pool: the explain stage's, when it predicted this
+    very pool in the same run; else predicted here."""
+    from attention_xai.explain.analysis import pool_key
+
+    pool = getattr(explained, "pool", None)
+    if pool is not None and len(pool[1]) == len(images) and pool[0] == pool_key(images):
+        log.info("counterfactual: the explain stage's predictions of the %d pool digits", len(images))
+        return pool[1]
+    return predict_in_batches(model, images, batch_size)
 
 
 def _reusable(explained, images, classes) -> dict[str, Explanation]:
