@@ -79,7 +79,7 @@ def _selection(args):
     tables = {name: getattr(args, name) for name in ("table_digits", "sanity_digits", "calibration_digits")
               if hasattr(args, name)}
     selection = Selection(good=args.good, bad=args.bad, rule=args.rule, per_class=args.per_class, seed=args.seed,
-                          **tables)
+                          pool=args.pool, **tables)
     return selection.smoke() if args.smoke else selection
 
 
@@ -134,11 +134,13 @@ def _stage(args, stage: str, methods):
 
     if args.images is not None and args.model is None:
         raise ConfigError(f"--images needs --model (which classifier should the {stage} stage use?)")
+    if args.images is not None and args.pool is not None:
+        raise ConfigError("--pool chooses among the test digits; with --images every image is used")
     model_file, paths = _model_file(args)
     built = methods(model_file)
     model, data = load_classifier(model_file), _mnist(args)
     if args.images is None:
-        images, labels = digit_pool(data, smoke=args.smoke)
+        images, labels = digit_pool(data, smoke=args.smoke, limit=args.pool)
     else:
         images, names, skipped = load_digit_images(args.images)
         labels = None

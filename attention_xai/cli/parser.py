@@ -140,6 +140,9 @@ def _options() -> dict[str, dict]:
         "--rule": dict(choices=["confident", "random"], default="confident",
                        help="GOOD/BAD choice: most confident (default) or a seeded random draw"),
         "--per-class": dict(action="store_true", help="--good/--bad digits per class"),
+        "--pool": dict(type=_positive, metavar="N",
+                       help="choose the digits among the first N test digits (default: all 10,000; each stage "
+                            "predicts its pool once, minutes for a 224x224 model)"),
         "--table-digits": dict(type=_count, default=TABLE_DIGITS, metavar="N",
                                help="digits the faithfulness table measures: the figure's, then more by the same "
                                     f"rule, half GOOD and half BAD (default {TABLE_DIGITS}; --smoke: 8)"),
@@ -170,7 +173,7 @@ def _options() -> dict[str, dict]:
 _EXPERIMENT = ("--smoke", "--models-dir", "--reports-dir")
 _TRAINING = ("--data", "--fresh", "--tensorboard", "--backbone", "--attention", "--weights", "--image-size", "--name",
              "--seeds", "--precision", "--distribute", "--cluster-timeout", "--quiet")
-_SELECTION = ("--good", "--bad", "--rule", "--per-class", "--seed")
+_SELECTION = ("--good", "--bad", "--rule", "--per-class", "--seed", "--pool")
 _STAGE = (*_EXPERIMENT, "--model", "--images", "--out", "--data", "--name", *_SELECTION, "--set")
 _CF = ("--autoencoders", "--vae", "--judges")
 _TABLES = ("--table-digits", "--sanity-digits", "--calibration-digits")

@@ -194,7 +194,7 @@ def analyse(model, images: np.ndarray, labels: np.ndarray | None, *, methods: Ma
     targets = samples.predictions if target == "predicted" else samples.labels.astype(np.int64)
     explanations, skipped = explain_all(model, chosen, targets, methods)
     selection = {"rule": rule, "per_class": per_class, "target": target, "own_images": labels is None,
-                 "table_digits": len(samples), "table_indices": samples.indices.tolist()}
+                 "pool_digits": len(images), "table_digits": len(samples), "table_indices": samples.indices.tolist()}
     figure = slice(0, len(shown))
     analysis = Analysis(images=chosen[figure], samples=shown, explanations=[e.subset(figure) for e in explanations],
                         skipped=skipped, selection=selection, pool=(pool_key(images), probabilities))

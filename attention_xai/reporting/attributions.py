@@ -77,6 +77,8 @@ def describe_selection(selection: dict) -> str:
                         "misclassified ones",
            "random": "GOOD and BAD test digits drawn at random (seeded)"}[selection.get("rule", "confident")]
     per_class = ", chosen per true class" if selection.get("per_class") else ""
+    pool = selection.get("pool_digits")
+    per_class += f", among the first {pool:,} test digits" if pool and pool < 10000 else ""
     targets = {"predicted": "the class the model predicts", "true": "the true class"}
     target = targets[selection.get("target", "predicted")]
     measured = selection.get("table_digits")

@@ -68,8 +68,10 @@ def test_overlap_compares_with_the_attribution_methods_named_and_no_others(train
     the stage to the maps a researcher asked for."""
     out = tmp_path / "cf"
     assert _run(trained, autoencoders_dir, out, "--good", "1", "--bad", "1", "--methods", "gradient", "--smoke",
-                "--overlap", "occlusion,gradcam") == 0
-    columns = set(read_csv(out / "per_digit.csv")[0])
+                "--overlap", "occlusion,gradcam", "--pool", "300") == 0
+    rows = read_csv(out / "per_digit.csv")
+    assert all(int(r["test_index"]) < 300 for r in rows)  # --pool: among the first 300 test digits
+    columns = set(rows[0])
     assert {c for c in columns if c.startswith("overlap_")} == {"overlap_occlusion", "overlap_gradcam"}
     assert load_counterfactual_arrays(out)["attribution_methods"].tolist() == ["occlusion", "gradcam"]
 

@@ -113,6 +113,12 @@ def test_explain_errors_are_one_line(trained, tmp_path, capsys):
     assert "lime.num_samples must be int, got 'many'" in _one_line_error(
         capsys, ["explain", *out, "--set", "lime.num_samples=many"])
     assert "not among the methods run" in _one_line_error(capsys, ["explain", *out, "--set", "gradcam.layer=x"])
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own refusal
+        main(["explain", *out, "--pool", "0"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and one_error_line(err) and "argument --pool: must be >= 1, got 0" in err
+    assert "--pool chooses among the test digits" in _one_line_error(
+        capsys, ["explain", *out, "--pool", "50", "--images", str(tmp_path)])
     assert not (tmp_path / "o").exists()
 
 
@@ -141,6 +147,25 @@ def test_the_report_says_how_the_digits_were_chosen(trained, tmp_path, mnist):
                  "--methods", "gradcam", "--no-metrics"]) == 0
     texts = " ".join(section.get("text", "") for section in attribution_sections(out))
     assert "Your own images" in texts
+
+
+def test_pool_chooses_the_digits_among_the_first_test_digits_and_the_report_says_so(trained, tmp_path):
+    """A 224x224 model predicts 10,000 digits in minutes: --pool N keeps both stages to the first N."""
+    from attention_xai.reporting.attributions import attribution_sections
+
+    out = tmp_path / "attr"
+    assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "2", "--bad", "2",
+                 "--methods", "gradcam", "--no-metrics", "--pool", "300"]) == 0
+    analysis = Analysis.load(out / "maps.npz")
+    assert analysis.selection["pool_digits"] == 300 and (analysis.samples.indices < 300).all()
+    assert len(analysis.samples.indices) == 4
+    texts = " ".join(section.get("text", "") for section in attribution_sections(out))
+    assert "among the first 300 test digits" in texts
+    assert main(["explain", "--model", str(trained.model), "--out", str(out), "--good", "2", "--bad", "2",
+                 "--methods", "gradcam", "--no-metrics"]) == 0
+    everything = Analysis.load(out / "maps.npz")
+    assert everything.selection["pool_digits"] == 10000
+    assert "among the first" not in " ".join(section.get("text", "") for section in attribution_sections(out))
 
 
 OWN_PARAMS = '''

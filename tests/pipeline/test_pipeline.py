@@ -178,6 +178,8 @@ def test_explain_and_counterfactuals_from_python_return_results_and_write_only_w
         Selection(good=-1)
     with pytest.raises(ConfigError, match="table_digits must be an integer >= 0, got -5"):
         Selection(table_digits=-5)
+    with pytest.raises(ConfigError, match="pool must be an integer >= 1 or None, got 0"):
+        Selection(pool=0)
     assert Selection(good=4, bad=4, table_digits=100).smoke() == Selection(good=2, bad=2, table_digits=8)
 
 
