@@ -62,7 +62,7 @@ class Selection:
     other test digits (0: never). The counterfactual stage reads none of these.
 
     `pool` limits the test digits both stages choose from to the first `pool` (None: all
-    10,000). Each stage predicts its whole pool once; a 224x224 ResNet50 takes about 9
+    10,000). Each stage predicts its whole pool once; a 224x224 ResNet50 takes about 5
     minutes for 10,000 digits on 2 cores."""
 
     good: int = 4
