@@ -64,7 +64,7 @@ def smoke_sized(argv: list[str], flags: set[str], tmp) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.documented  # about 7 minutes on the AVX-512 machine: `make test-docs`, which CI runs after `make test`
+@pytest.mark.documented  # about 15 minutes on the AVX-512 machine: `make test-docs`, which CI runs after `make test`
 def test_every_documented_command_runs_at_smoke_size(tmp_path, mnist, capsys):
     from PIL import Image
 
