@@ -78,13 +78,13 @@ def describe_selection(selection: dict) -> str:
            "random": "GOOD and BAD test digits drawn at random (seeded)"}[selection.get("rule", "confident")]
     per_class = ", chosen per true class" if selection.get("per_class") else ""
     pool = selection.get("pool_digits")
-    per_class += f", among the first {pool:,} test digits" if pool and pool < 10000 else ""
+    among = f", among the first {pool:,} test digits" if pool and pool < 10000 else ""
     targets = {"predicted": "the class the model predicts", "true": "the true class"}
     target = targets[selection.get("target", "predicted")]
     measured = selection.get("table_digits")
     tables = (f" The faithfulness table measures {measured} digits: these, then more chosen by the same rule, half "
               f"GOOD and half BAD (their test indices are in maps.npz)." if measured else "")
-    return f"{how}{per_class}. Maps explain {target}.{tables}"
+    return f"{how}{per_class}{among}. Maps explain {target}.{tables}"
 
 
 ATTRIBUTION_TABLES = (
